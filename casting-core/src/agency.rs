@@ -1,0 +1,276 @@
+//! The service API: every operation checks the caller's permission first,
+//! then validates its input, then runs in one transaction of the store.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::error::{Error, RecordKind};
+use crate::model::{Actor, ActorPatch, InvalidField, Movie, MoviePatch, NewActor, NewMovie};
+use crate::query::{ActorQuery, MAX_LIMIT, MovieQuery, Page, PageRequest};
+use crate::store::{Counts, Store, Write, Written};
+use crate::{Permission, Principal};
+
+/// The casting agency: the one entry point to its data.
+///
+/// Cloning is cheap and every clone shares the same store.
+#[derive(Debug, Clone)]
+pub struct Agency {
+    store: Arc<Store>,
+}
+
+/// Refuses a caller without `permission`.
+///
+/// # Errors
+/// [`Error::Forbidden`] naming the missing permission.
+pub fn authorize(principal: &Principal, permission: Permission) -> Result<(), Error> {
+    if principal.may(permission) {
+        Ok(())
+    } else {
+        Err(Error::Forbidden {
+            missing: permission,
+        })
+    }
+}
+
+fn check_page(page: PageRequest) -> Result<(), InvalidField> {
+    match page.limit {
+        Some(limit) if !(1..=MAX_LIMIT).contains(&limit) => Err(InvalidField::new(
+            "limit",
+            format!("must be from 1 to {MAX_LIMIT}"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn expect_movie(written: Written) -> Result<Movie, Error> {
+    match written {
+        Written::Movie(movie) => Ok(movie),
+        other => Err(unexpected(other)),
+    }
+}
+
+fn expect_actor(written: Written) -> Result<Actor, Error> {
+    match written {
+        Written::Actor(actor) => Ok(actor),
+        other => Err(unexpected(other)),
+    }
+}
+
+fn expect_deleted(written: Written) -> Result<u64, Error> {
+    match written {
+        Written::Deleted(id) => Ok(id),
+        other => Err(unexpected(other)),
+    }
+}
+
+fn unexpected(written: Written) -> Error {
+    crate::StoreError::Corrupt(format!("a write answered with {written:?}")).into()
+}
+
+impl Agency {
+    /// Opens (or creates) the store at `path`.
+    ///
+    /// # Errors
+    /// As [`Store::open`].
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, Error> {
+        Ok(Agency::new(Arc::new(Store::open(path)?)))
+    }
+
+    /// An agency over a store that is already open.
+    pub fn new(store: Arc<Store>) -> Self {
+        Agency { store }
+    }
+
+    /// The store beneath, for callers that batch writes themselves.
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    /// The checks a write must pass before it reaches the store: the
+    /// permission, then the input's rules. A server that batches writes
+    /// calls this per request, then hands the writes to
+    /// [`Store::write_batch`].
+    ///
+    /// # Errors
+    /// [`Error::Forbidden`] or [`Error::Invalid`].
+    pub fn check_write(principal: &Principal, write: &Write) -> Result<(), Error> {
+        let permission = match write {
+            Write::CreateMovie(_) => Permission::PostMovies,
+            Write::UpdateMovie(..) => Permission::PatchMovies,
+            Write::DeleteMovie(_) => Permission::DeleteMovies,
+            Write::CreateActor(_) => Permission::PostActors,
+            Write::UpdateActor(..) => Permission::PatchActors,
+            Write::DeleteActor(_) => Permission::DeleteActors,
+        };
+        authorize(principal, permission)?;
+        match write {
+            Write::CreateMovie(input) => input.validate()?,
+            Write::UpdateMovie(_, patch) => patch.validate()?,
+            Write::CreateActor(input) => input.validate()?,
+            Write::UpdateActor(_, patch) => patch.validate()?,
+            Write::DeleteMovie(_) | Write::DeleteActor(_) => {}
+        }
+        Ok(())
+    }
+
+    fn write(&self, principal: &Principal, write: Write) -> Result<Written, Error> {
+        Agency::check_write(principal, &write)?;
+        self.store.write(write)
+    }
+
+    /// A page of movies (`get:movies`).
+    ///
+    /// # Errors
+    /// [`Error::Forbidden`], [`Error::Invalid`] for a limit outside 1 to
+    /// 1000, or [`Error::Storage`].
+    pub fn list_movies(
+        &self,
+        principal: &Principal,
+        page: PageRequest,
+    ) -> Result<Page<Movie>, Error> {
+        authorize(principal, Permission::GetMovies)?;
+        check_page(page)?;
+        Ok(self.store.movies(page)?)
+    }
+
+    /// A page of actors (`get:actors`).
+    ///
+    /// # Errors
+    /// As [`Agency::list_movies`].
+    pub fn list_actors(
+        &self,
+        principal: &Principal,
+        page: PageRequest,
+    ) -> Result<Page<Actor>, Error> {
+        authorize(principal, Permission::GetActors)?;
+        check_page(page)?;
+        Ok(self.store.actors(page)?)
+    }
+
+    /// The movie with `id` (`get:movies`).
+    ///
+    /// # Errors
+    /// [`Error::Forbidden`], [`Error::NotFound`] or [`Error::Storage`].
+    pub fn movie(&self, principal: &Principal, id: u64) -> Result<Movie, Error> {
+        authorize(principal, Permission::GetMovies)?;
+        self.store.movie(id)?.ok_or(Error::NotFound {
+            kind: RecordKind::Movie,
+            id,
+        })
+    }
+
+    /// The actor with `id` (`get:actors`).
+    ///
+    /// # Errors
+    /// [`Error::Forbidden`], [`Error::NotFound`] or [`Error::Storage`].
+    pub fn actor(&self, principal: &Principal, id: u64) -> Result<Actor, Error> {
+        authorize(principal, Permission::GetActors)?;
+        self.store.actor(id)?.ok_or(Error::NotFound {
+            kind: RecordKind::Actor,
+            id,
+        })
+    }
+
+    /// Searches movies (`search:movies`).
+    ///
+    /// # Errors
+    /// As [`Agency::list_movies`].
+    pub fn search_movies(
+        &self,
+        principal: &Principal,
+        query: &MovieQuery,
+    ) -> Result<Page<Movie>, Error> {
+        authorize(principal, Permission::SearchMovies)?;
+        check_page(query.page)?;
+        Ok(self.store.search_movies(query)?)
+    }
+
+    /// Searches actors (`search:actors`).
+    ///
+    /// # Errors
+    /// As [`Agency::list_movies`].
+    pub fn search_actors(
+        &self,
+        principal: &Principal,
+        query: &ActorQuery,
+    ) -> Result<Page<Actor>, Error> {
+        authorize(principal, Permission::SearchActors)?;
+        check_page(query.page)?;
+        Ok(self.store.search_actors(query)?)
+    }
+
+    /// How many movies and actors there are (either read permission).
+    ///
+    /// # Errors
+    /// [`Error::Forbidden`] without `get:movies` or `get:actors`, or [`Error::Storage`].
+    pub fn counts(&self, principal: &Principal) -> Result<Counts, Error> {
+        if !principal.may(Permission::GetMovies) {
+            authorize(principal, Permission::GetActors)?;
+        }
+        Ok(self.store.counts()?)
+    }
+
+    /// Creates a movie (`post:movies`).
+    ///
+    /// # Errors
+    /// [`Error::Forbidden`], [`Error::Invalid`] or [`Error::Storage`].
+    pub fn create_movie(&self, principal: &Principal, input: NewMovie) -> Result<Movie, Error> {
+        self.write(principal, Write::CreateMovie(input))
+            .and_then(expect_movie)
+    }
+
+    /// Changes a movie (`patch:movies`).
+    ///
+    /// # Errors
+    /// [`Error::Forbidden`], [`Error::Invalid`], [`Error::NotFound`] or [`Error::Storage`].
+    pub fn update_movie(
+        &self,
+        principal: &Principal,
+        id: u64,
+        patch: MoviePatch,
+    ) -> Result<Movie, Error> {
+        self.write(principal, Write::UpdateMovie(id, patch))
+            .and_then(expect_movie)
+    }
+
+    /// Deletes a movie and takes its actors off it (`delete:movies`).
+    ///
+    /// # Errors
+    /// [`Error::Forbidden`], [`Error::NotFound`] or [`Error::Storage`].
+    pub fn delete_movie(&self, principal: &Principal, id: u64) -> Result<u64, Error> {
+        self.write(principal, Write::DeleteMovie(id))
+            .and_then(expect_deleted)
+    }
+
+    /// Creates an actor (`post:actors`); a given `movie_id` must exist.
+    ///
+    /// # Errors
+    /// [`Error::Forbidden`], [`Error::Invalid`] or [`Error::Storage`].
+    pub fn create_actor(&self, principal: &Principal, input: NewActor) -> Result<Actor, Error> {
+        self.write(principal, Write::CreateActor(input))
+            .and_then(expect_actor)
+    }
+
+    /// Changes an actor (`patch:actors`).
+    ///
+    /// # Errors
+    /// [`Error::Forbidden`], [`Error::Invalid`], [`Error::NotFound`] or [`Error::Storage`].
+    pub fn update_actor(
+        &self,
+        principal: &Principal,
+        id: u64,
+        patch: ActorPatch,
+    ) -> Result<Actor, Error> {
+        self.write(principal, Write::UpdateActor(id, patch))
+            .and_then(expect_actor)
+    }
+
+    /// Deletes an actor (`delete:actors`).
+    ///
+    /// # Errors
+    /// [`Error::Forbidden`], [`Error::NotFound`] or [`Error::Storage`].
+    pub fn delete_actor(&self, principal: &Principal, id: u64) -> Result<u64, Error> {
+        self.write(principal, Write::DeleteActor(id))
+            .and_then(expect_deleted)
+    }
+}

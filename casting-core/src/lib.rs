@@ -1,0 +1,67 @@
+//! The casting agency engine: movies, actors, who may touch them, and a
+//! durable store that keeps them.
+//!
+//! # Layout
+//! - [`model`]: [`Movie`], [`Actor`], the inputs that create and change
+//!   them with the contract's validation rules, and [`ReleaseDate`].
+//! - [`permission`]: the ten [`Permission`]s, [`PermissionSet`], the three
+//!   built-in [`Role`]s and the [`Principal`] a request acts as.
+//! - [`query`]: list and search requests and the [`Page`] they return.
+//! - `store` (feature `store`, on by default): [`Store`], the redb file.
+//! - `agency` (feature `store`): [`Agency`], the service API that checks the
+//!   permission, then the input, then runs one transaction.
+//!
+//! Without the `store` feature this crate is only the shared types, for the
+//! SDK, and brings no redb.
+//!
+//! # Example
+//! ```
+//! # #[cfg(feature = "store")] {
+//! use casting_core::{Agency, Error, NewActor, NewMovie, Principal, Role};
+//!
+//! let dir = tempfile::tempdir()?;
+//! let agency = Agency::open(dir.path().join("casting.redb"))?;
+//! let producer = Principal::with_role("ada", Role::Producer);
+//! let assistant = Principal::with_role("bob", Role::Assistant);
+//!
+//! let movie = agency.create_movie(&producer, NewMovie {
+//!     title: "Universe".into(),
+//!     release: "2010-10-13".parse()?,
+//! })?;
+//! let actor = agency.create_actor(&producer, NewActor {
+//!     name: "Robert Downey Jr".into(),
+//!     age: 44,
+//!     gender: "Male".into(),
+//!     movie_id: Some(movie.id),
+//! })?;
+//! assert_eq!(agency.movie(&assistant, movie.id)?.actors, vec![actor.id]);
+//!
+//! let refused = agency.delete_movie(&assistant, movie.id);
+//! assert!(matches!(refused, Err(Error::Forbidden { .. })));
+//! # }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+pub mod model;
+pub mod permission;
+pub mod query;
+
+#[cfg(feature = "store")]
+mod agency;
+#[cfg(feature = "store")]
+mod error;
+#[cfg(feature = "store")]
+mod store;
+
+#[cfg(feature = "store")]
+pub use agency::{Agency, authorize};
+#[cfg(feature = "store")]
+pub use error::{Error, RecordKind};
+pub use model::{
+    Actor, ActorPatch, InvalidField, Movie, MoviePatch, NewActor, NewMovie, ReleaseDate,
+    ReleaseDateError,
+};
+pub use permission::{Permission, PermissionSet, Principal, Role};
+pub use query::{ActorQuery, MovieQuery, Page, PageRequest};
+#[cfg(feature = "store")]
+pub use store::{Counts, Store, StoreError, Write, Written};

@@ -1,0 +1,44 @@
+//! What can go wrong below the data: the disk, the file, its version.
+
+/// The store could not do its work; nothing about the request was wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// redb reported a failure: I/O, a full disk, a lock held by another process.
+    #[error("storage: {0}")]
+    Redb(#[from] redb::Error),
+    /// The file was written by a newer version of casting and is left untouched.
+    #[error(
+        "the store has schema version {found}, newer than the {supported} this build reads: upgrade casting"
+    )]
+    NewerSchema {
+        /// The version in the file.
+        found: u64,
+        /// The newest version this build knows.
+        supported: u64,
+    },
+    /// A record could not be read back.
+    #[error("corrupt store: {0}")]
+    Corrupt(String),
+    /// An id sequence reached its end.
+    #[error("no ids are left for {0}")]
+    IdsExhausted(&'static str),
+}
+
+/// Turns each of redb's narrow errors into a [`StoreError`].
+macro_rules! from_redb {
+    ($($error:ty),*) => {
+        $(impl From<$error> for StoreError {
+            fn from(e: $error) -> Self {
+                StoreError::Redb(e.into())
+            }
+        })*
+    };
+}
+
+from_redb!(
+    redb::DatabaseError,
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError
+);

@@ -1,0 +1,239 @@
+//! Reads: each runs in one read transaction, a consistent snapshot that
+//! neither waits for writers nor holds them up.
+
+use redb::{ReadOnlyTable, ReadTransaction, ReadableTable, ReadableTableMetadata};
+
+use super::record::{ActorRecord, MovieRecord};
+use super::tables::{ACTORS, CAST, MOVIES};
+use super::{Counts, Store, StoreError};
+use crate::model::{Actor, Movie};
+use crate::query::{ActorQuery, MovieQuery, Page, PageRequest, contains_ignore_case};
+
+/// The tables a movie is read from.
+struct MovieTables {
+    movies: ReadOnlyTable<u64, &'static [u8]>,
+    cast: ReadOnlyTable<(u64, u64), ()>,
+}
+
+impl MovieTables {
+    fn open(txn: &ReadTransaction) -> Result<Self, StoreError> {
+        Ok(MovieTables {
+            movies: txn.open_table(MOVIES)?,
+            cast: txn.open_table(CAST)?,
+        })
+    }
+
+    fn movie(&self, id: u64, record: MovieRecord) -> Result<Movie, StoreError> {
+        let actors = actors_of(&self.cast, id)?;
+        Ok(record.into_movie(id, actors))
+    }
+}
+
+/// The ids of the actors cast in movie `id`, ascending.
+pub(super) fn actors_of(
+    cast: &impl ReadableTable<(u64, u64), ()>,
+    id: u64,
+) -> Result<Vec<u64>, StoreError> {
+    cast.range((id, 0)..=(id, u64::MAX))?
+        .map(|entry| Ok(entry?.0.value().1))
+        .collect()
+}
+
+/// Collects one page from `records`, ascending by id, of which `matches`
+/// says which belong. With `count_all`, `total` counts every match;
+/// without, reading stops once the page is known to be followed by more, and
+/// the caller fills `total`.
+fn page<T, R>(
+    records: impl Iterator<Item = Result<(u64, R), StoreError>>,
+    request: PageRequest,
+    count_all: bool,
+    mut matches: impl FnMut(&R) -> bool,
+    mut build: impl FnMut(u64, R) -> Result<T, StoreError>,
+) -> Result<Page<T>, StoreError> {
+    let start = request.start();
+    let limit = request.limit.map_or(usize::MAX, |l| l as usize);
+    let mut items = Vec::new();
+    let mut more = false;
+    let mut total = 0;
+    for entry in records {
+        let (id, record) = entry?;
+        if !matches(&record) {
+            continue;
+        }
+        total += 1;
+        if id < start {
+            continue;
+        }
+        if items.len() < limit {
+            items.push((id, record));
+        } else {
+            more = true;
+            if !count_all {
+                break;
+            }
+        }
+    }
+    let next = if more {
+        items.last().map(|(id, _)| *id)
+    } else {
+        None
+    };
+    let items = items
+        .into_iter()
+        .map(|(id, record)| build(id, record))
+        .collect::<Result<_, _>>()?;
+    Ok(Page { items, total, next })
+}
+
+fn movies_from(
+    table: &ReadOnlyTable<u64, &'static [u8]>,
+    start: u64,
+) -> Result<impl Iterator<Item = Result<(u64, MovieRecord), StoreError>>, StoreError> {
+    Ok(table.range(start..)?.map(|entry| {
+        let (id, bytes) = entry?;
+        Ok((id.value(), MovieRecord::decode(bytes.value())?))
+    }))
+}
+
+fn actors_from(
+    table: &ReadOnlyTable<u64, &'static [u8]>,
+    start: u64,
+) -> Result<impl Iterator<Item = Result<(u64, ActorRecord), StoreError>>, StoreError> {
+    Ok(table.range(start..)?.map(|entry| {
+        let (id, bytes) = entry?;
+        Ok((id.value(), ActorRecord::decode(bytes.value())?))
+    }))
+}
+
+impl Store {
+    /// The movie with `id`, if any.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub fn movie(&self, id: u64) -> Result<Option<Movie>, StoreError> {
+        let tables = MovieTables::open(&self.read()?)?;
+        let Some(bytes) = tables.movies.get(id)? else {
+            return Ok(None);
+        };
+        let record = MovieRecord::decode(bytes.value())?;
+        tables.movie(id, record).map(Some)
+    }
+
+    /// The actor with `id`, if any.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub fn actor(&self, id: u64) -> Result<Option<Actor>, StoreError> {
+        let actors = self.read()?.open_table(ACTORS)?;
+        let Some(bytes) = actors.get(id)? else {
+            return Ok(None);
+        };
+        Ok(Some(ActorRecord::decode(bytes.value())?.into_actor(id)))
+    }
+
+    /// How many movies and actors there are.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub fn counts(&self) -> Result<Counts, StoreError> {
+        let txn = self.read()?;
+        Ok(Counts {
+            movies: txn.open_table(MOVIES)?.len()?,
+            actors: txn.open_table(ACTORS)?.len()?,
+        })
+    }
+
+    /// A page of movies; `total` is the number of movies in the store.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub fn movies(&self, request: PageRequest) -> Result<Page<Movie>, StoreError> {
+        let tables = MovieTables::open(&self.read()?)?;
+        let records = movies_from(&tables.movies, request.start())?;
+        let mut page = page(
+            records,
+            request,
+            false,
+            |_| true,
+            |id, r| tables.movie(id, r),
+        )?;
+        page.total = tables.movies.len()?;
+        Ok(page)
+    }
+
+    /// A page of actors; `total` is the number of actors in the store.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub fn actors(&self, request: PageRequest) -> Result<Page<Actor>, StoreError> {
+        let table = self.read()?.open_table(ACTORS)?;
+        let records = actors_from(&table, request.start())?;
+        let mut page = page(
+            records,
+            request,
+            false,
+            |_| true,
+            |id, r| Ok(r.into_actor(id)),
+        )?;
+        page.total = table.len()?;
+        Ok(page)
+    }
+
+    /// A page of the movies that match `query`; `total` counts every match.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub fn search_movies(&self, query: &MovieQuery) -> Result<Page<Movie>, StoreError> {
+        let tables = MovieTables::open(&self.read()?)?;
+        let needle = query.q.as_deref().map(str::to_lowercase);
+        let matches = |r: &MovieRecord| {
+            needle
+                .as_deref()
+                .is_none_or(|n| contains_ignore_case(&r.title, n))
+                && query.released_after.is_none_or(|d| r.release > d)
+                && query.released_before.is_none_or(|d| r.release < d)
+        };
+        let records = movies_from(&tables.movies, 1)?;
+        page(records, query.page, true, matches, |id, r| {
+            tables.movie(id, r)
+        })
+    }
+
+    /// A page of the actors that match `query`; `total` counts every match.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub fn search_actors(&self, query: &ActorQuery) -> Result<Page<Actor>, StoreError> {
+        let txn = self.read()?;
+        let table = txn.open_table(ACTORS)?;
+        let needle = query.q.as_deref().map(str::to_lowercase);
+        let gender = query.gender.as_deref().map(str::to_lowercase);
+        let matches = |r: &ActorRecord| {
+            needle
+                .as_deref()
+                .is_none_or(|n| contains_ignore_case(&r.name, n))
+                && gender
+                    .as_deref()
+                    .is_none_or(|g| r.gender.to_lowercase() == g)
+                && query.min_age.is_none_or(|min| r.age >= min)
+                && query.max_age.is_none_or(|max| r.age <= max)
+                && query.movie_id.is_none_or(|m| r.movie_id == Some(m))
+        };
+        let build = |id, r: ActorRecord| Ok(r.into_actor(id));
+        match query.movie_id {
+            // The cast table lists exactly the actors of one movie, so a
+            // search within a movie reads only them.
+            Some(movie_id) => {
+                let cast = txn.open_table(CAST)?;
+                let records = actors_of(&cast, movie_id)?.into_iter().map(|id| {
+                    let bytes = table.get(id)?.ok_or_else(|| {
+                        StoreError::Corrupt(format!("cast names missing actor {id}"))
+                    })?;
+                    Ok((id, ActorRecord::decode(bytes.value())?))
+                });
+                page(records, query.page, true, matches, build)
+            }
+            None => page(actors_from(&table, 1)?, query.page, true, matches, build),
+        }
+    }
+}

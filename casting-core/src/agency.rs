@@ -42,29 +42,12 @@ fn check_page(page: PageRequest) -> Result<(), InvalidField> {
     }
 }
 
-fn expect_movie(written: Written) -> Result<Movie, Error> {
-    match written {
-        Written::Movie(movie) => Ok(movie),
-        other => Err(unexpected(other)),
-    }
-}
-
-fn expect_actor(written: Written) -> Result<Actor, Error> {
-    match written {
-        Written::Actor(actor) => Ok(actor),
-        other => Err(unexpected(other)),
-    }
-}
-
-fn expect_deleted(written: Written) -> Result<u64, Error> {
-    match written {
-        Written::Deleted(id) => Ok(id),
-        other => Err(unexpected(other)),
-    }
-}
-
-fn unexpected(written: Written) -> Error {
-    crate::StoreError::Corrupt(format!("a write answered with {written:?}")).into()
+/// The record a write of one kind must answer with; anything else is a
+/// fault of the store, not of the request.
+fn expect<T>(written: Written, take: fn(Written) -> Option<T>) -> Result<T, Error> {
+    take(written).ok_or_else(|| {
+        crate::StoreError::Corrupt("a write answered with a record of another kind".into()).into()
+    })
 }
 
 impl Agency {
@@ -216,7 +199,7 @@ impl Agency {
     /// [`Error::Forbidden`], [`Error::Invalid`] or [`Error::Storage`].
     pub fn create_movie(&self, principal: &Principal, input: NewMovie) -> Result<Movie, Error> {
         self.write(principal, Write::CreateMovie(input))
-            .and_then(expect_movie)
+            .and_then(|w| expect(w, Written::into_movie))
     }
 
     /// Changes a movie (`patch:movies`).
@@ -230,7 +213,7 @@ impl Agency {
         patch: MoviePatch,
     ) -> Result<Movie, Error> {
         self.write(principal, Write::UpdateMovie(id, patch))
-            .and_then(expect_movie)
+            .and_then(|w| expect(w, Written::into_movie))
     }
 
     /// Deletes a movie and takes its actors off it (`delete:movies`).
@@ -239,7 +222,7 @@ impl Agency {
     /// [`Error::Forbidden`], [`Error::NotFound`] or [`Error::Storage`].
     pub fn delete_movie(&self, principal: &Principal, id: u64) -> Result<u64, Error> {
         self.write(principal, Write::DeleteMovie(id))
-            .and_then(expect_deleted)
+            .and_then(|w| expect(w, Written::into_deleted))
     }
 
     /// Creates an actor (`post:actors`); a given `movie_id` must exist.
@@ -248,7 +231,7 @@ impl Agency {
     /// [`Error::Forbidden`], [`Error::Invalid`] or [`Error::Storage`].
     pub fn create_actor(&self, principal: &Principal, input: NewActor) -> Result<Actor, Error> {
         self.write(principal, Write::CreateActor(input))
-            .and_then(expect_actor)
+            .and_then(|w| expect(w, Written::into_actor))
     }
 
     /// Changes an actor (`patch:actors`).
@@ -262,7 +245,7 @@ impl Agency {
         patch: ActorPatch,
     ) -> Result<Actor, Error> {
         self.write(principal, Write::UpdateActor(id, patch))
-            .and_then(expect_actor)
+            .and_then(|w| expect(w, Written::into_actor))
     }
 
     /// Deletes an actor (`delete:actors`).
@@ -271,6 +254,6 @@ impl Agency {
     /// [`Error::Forbidden`], [`Error::NotFound`] or [`Error::Storage`].
     pub fn delete_actor(&self, principal: &Principal, id: u64) -> Result<u64, Error> {
         self.write(principal, Write::DeleteActor(id))
-            .and_then(expect_deleted)
+            .and_then(|w| expect(w, Written::into_deleted))
     }
 }

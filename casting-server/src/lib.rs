@@ -1,1 +1,23 @@
-//! x
+//! The casting agency's REST API: the contract of `shared/API.md` over
+//! hyper, verifying Auth0 / OpenID Connect tokens, with a development mode
+//! that is its own issuer.
+//!
+//! # Layout
+//! Data flows one way: [`server`] accepts connections and applies the tower
+//! layers; [`app`] routes ([`http::router`]), authenticates ([`auth`]) and
+//! checks the permission; [`routes`] read the query and body ([`http`]) and
+//! call `casting-core`; writes go through the group-commit [`writer`].
+//! [`config`] turns flags and variables into [`config::Settings`], and
+//! [`serve`] puts it all together.
+
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod http;
+pub mod routes;
+pub mod server;
+pub mod writer;
+
+mod startup;
+
+pub use startup::{StartupError, print_token, serve};

@@ -9,7 +9,7 @@ use std::fmt;
 use std::str::FromStr;
 
 pub use principal::{ClaimsError, Principal};
-pub use role::Role;
+pub use role::{Role, UnknownRole};
 pub use set::PermissionSet;
 
 /// One permission, spelt on the wire exactly as the original API spells it.

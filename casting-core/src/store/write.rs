@@ -40,6 +40,32 @@ pub enum Written {
     Deleted(u64),
 }
 
+impl Written {
+    /// The movie, if the write made or changed one.
+    pub fn into_movie(self) -> Option<Movie> {
+        match self {
+            Written::Movie(movie) => Some(movie),
+            _ => None,
+        }
+    }
+
+    /// The actor, if the write made or changed one.
+    pub fn into_actor(self) -> Option<Actor> {
+        match self {
+            Written::Actor(actor) => Some(actor),
+            _ => None,
+        }
+    }
+
+    /// The id, if the write deleted a record.
+    pub fn into_deleted(self) -> Option<u64> {
+        match self {
+            Written::Deleted(id) => Some(id),
+            _ => None,
+        }
+    }
+}
+
 /// The tables of one write transaction.
 struct Tables<'txn> {
     movies: Table<'txn, u64, &'static [u8]>,

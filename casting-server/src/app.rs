@@ -1,0 +1,161 @@
+//! The application: the state every request shares, and the one function
+//! that takes a request through router, authentication, permission and
+//! handler, in the contract's order.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use casting_core::{Agency, Principal, Write, Written, authorize};
+use http::{Request, header};
+use hyper::body::Body;
+
+use crate::auth::Authenticator;
+use crate::http::error::ApiError;
+use crate::http::response::HttpResponse;
+use crate::http::router::{self, Endpoint, NoRoute};
+use crate::routes;
+use crate::writer::Writer;
+
+/// Everything a request needs; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct App {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    /// Reads and the checks of writes.
+    agency: Agency,
+    /// The single durable write path.
+    writer: Writer,
+    /// Turns bearer tokens into principals.
+    auth: Authenticator,
+    /// The development key set, served only in development mode.
+    dev_jwks: Option<Bytes>,
+    /// The largest request body accepted, in bytes.
+    body_limit: usize,
+}
+
+impl App {
+    /// An application over `agency`, writing through `writer`.
+    pub fn new(
+        agency: Agency,
+        writer: Writer,
+        auth: Authenticator,
+        dev_jwks: Option<String>,
+        body_limit: usize,
+    ) -> Self {
+        App {
+            inner: Arc::new(Inner {
+                agency,
+                writer,
+                auth,
+                dev_jwks: dev_jwks.map(Bytes::from),
+                body_limit,
+            }),
+        }
+    }
+
+    /// Stops the writer after the writes it holds; call once no request is
+    /// in flight.
+    pub fn close(&self) {
+        self.inner.writer.close();
+    }
+
+    /// The largest request body accepted.
+    pub(crate) fn body_limit(&self) -> usize {
+        self.inner.body_limit
+    }
+
+    /// The development key set, if in development mode.
+    pub(crate) fn dev_jwks(&self) -> Option<&Bytes> {
+        self.inner.dev_jwks.as_ref()
+    }
+
+    /// Runs a read of the agency on the blocking pool, so a slow disk
+    /// never holds up an async worker.
+    pub(crate) async fn read<T, F>(&self, principal: &Principal, read: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Agency, &Principal) -> Result<T, casting_core::Error> + Send + 'static,
+    {
+        let agency = self.inner.agency.clone();
+        let principal = principal.clone();
+        tokio::task::spawn_blocking(move || read(&agency, &principal))
+            .await
+            .map_err(|e| ApiError::Internal(e.to_string()))?
+            .map_err(ApiError::from)
+    }
+
+    /// Checks a write for `principal`, then commits it through the writer.
+    pub(crate) async fn write<T>(
+        &self,
+        principal: &Principal,
+        write: Write,
+        take: fn(Written) -> Option<T>,
+    ) -> Result<T, ApiError> {
+        Agency::check_write(principal, &write)?;
+        let written = self.inner.writer.submit(write).await?;
+        take(written).ok_or_else(|| {
+            ApiError::Internal("a write answered with a record of another kind".into())
+        })
+    }
+
+    /// Answers one request; every failure becomes the contract's envelope.
+    pub async fn handle<B>(&self, request: Request<B>) -> HttpResponse
+    where
+        B: Body<Data = Bytes> + Send,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        self.dispatch(request)
+            .await
+            .unwrap_or_else(ApiError::into_response)
+    }
+
+    async fn dispatch<B>(&self, request: Request<B>) -> Result<HttpResponse, ApiError>
+    where
+        B: Body<Data = Bytes> + Send,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let (parts, body) = request.into_parts();
+        let endpoint = router::resolve(
+            parts.method.as_str(),
+            parts.uri.path(),
+            self.inner.dev_jwks.is_some(),
+        )
+        .map_err(|no_route| match no_route {
+            NoRoute::NotFound => ApiError::NotFound,
+            NoRoute::MethodNotAllowed(allow) => ApiError::MethodNotAllowed(allow),
+        })?;
+        let Some(permission) = endpoint.permission() else {
+            return routes::meta::public(self, endpoint);
+        };
+        let authorization = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .map(|v| v.as_bytes());
+        let principal = self.inner.auth.authenticate(authorization).await?;
+        tracing::Span::current().record("sub", principal.subject.as_str());
+        authorize(&principal, permission)?;
+
+        let query = parts.uri.query();
+        let headers = &parts.headers;
+        let p = &principal;
+        use Endpoint::*;
+        match endpoint {
+            ListMovies => routes::movies::list(self, p, query).await,
+            SearchMovies => routes::movies::search(self, p, query).await,
+            GetMovie(id) => routes::movies::get(self, p, id, query).await,
+            CreateMovie => routes::movies::create(self, p, query, headers, body).await,
+            UpdateMovie(id) => routes::movies::update(self, p, id, query, headers, body).await,
+            DeleteMovie(id) => routes::movies::delete(self, p, id, query).await,
+            ListActors => routes::actors::list(self, p, query).await,
+            SearchActors => routes::actors::search(self, p, query).await,
+            GetActor(id) => routes::actors::get(self, p, id, query).await,
+            CreateActor => routes::actors::create(self, p, query, headers, body).await,
+            UpdateActor(id) => routes::actors::update(self, p, id, query, headers, body).await,
+            DeleteActor(id) => routes::actors::delete(self, p, id, query).await,
+            Health | OpenApi | Jwks => routes::meta::public(self, endpoint),
+        }
+    }
+}

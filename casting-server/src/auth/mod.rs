@@ -1,0 +1,107 @@
+//! Authentication: from an `Authorization` header to a verified
+//! [`Principal`], or to the contract's reason for refusing it.
+//!
+//! The order is the contract's: the header's shape, the token's shape, the
+//! algorithm, the key named by `kid`, the signature, then the claims.
+
+mod bearer;
+pub mod dev;
+mod jwks;
+mod keys;
+mod token;
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use casting_core::Principal;
+use jsonwebtoken::Algorithm;
+
+pub use jwks::{JwksClient, JwksError};
+pub use keys::KeySet;
+
+/// Why a request is not authenticated; each maps to one code of the contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    /// No `Authorization` header.
+    #[error("authorization header is expected")]
+    Missing,
+    /// The header is not `Bearer <token>`, the token is not a well-formed
+    /// JWT, or it is too long.
+    #[error("authorization header must be a bearer token holding a well-formed JWT")]
+    InvalidHeader,
+    /// `exp` has passed, beyond the leeway.
+    #[error("token expired")]
+    Expired,
+    /// `iss`, `aud`, `exp`, `nbf` or `permissions` is wrong, missing or malformed.
+    #[error("incorrect claims: check the issuer, audience, expiry and permissions")]
+    InvalidClaims,
+    /// Any other failure: signature, algorithm, `kid`.
+    #[error("unable to verify the token")]
+    InvalidToken,
+    /// No usable key is cached and the key set cannot be fetched.
+    #[error("authentication is unavailable: the signing keys could not be fetched")]
+    Unavailable,
+}
+
+/// Where the verification keys come from.
+#[derive(Debug, Clone)]
+pub enum KeySource {
+    /// A fixed key set: development mode's own key.
+    Fixed(Arc<KeySet>),
+    /// An issuer's JWKS, fetched and cached.
+    Remote(Arc<JwksClient>),
+}
+
+/// What a token must satisfy.
+#[derive(Debug, Clone)]
+pub struct AuthConfig {
+    /// The exact `iss`.
+    pub issuer: String,
+    /// A value `aud` must hold.
+    pub audience: String,
+    /// The signature algorithms accepted; all RSA.
+    pub algorithms: Vec<Algorithm>,
+    /// Seconds of tolerance on `exp` and `nbf`.
+    pub leeway: u64,
+}
+
+/// Verifies bearer tokens.
+#[derive(Debug, Clone)]
+pub struct Authenticator {
+    config: Arc<AuthConfig>,
+    keys: KeySource,
+}
+
+impl Authenticator {
+    /// An authenticator checking tokens against `config` with keys from `keys`.
+    pub fn new(config: AuthConfig, keys: KeySource) -> Self {
+        Authenticator {
+            config: Arc::new(config),
+            keys,
+        }
+    }
+
+    /// Verifies the `Authorization` header of a request.
+    ///
+    /// # Errors
+    /// The [`AuthError`] the contract assigns to the first check that fails.
+    pub async fn authenticate(&self, header: Option<&[u8]>) -> Result<Principal, AuthError> {
+        let token = bearer::token(header.ok_or(AuthError::Missing)?)?;
+        let parsed = token::Parsed::parse(token)?;
+        let algorithm = parsed.algorithm(&self.config.algorithms)?;
+        let kid = parsed.kid().ok_or(AuthError::InvalidToken)?;
+        let key = match &self.keys {
+            KeySource::Fixed(keys) => keys.get(kid, algorithm).ok_or(AuthError::InvalidToken)?,
+            KeySource::Remote(jwks) => jwks.key(kid, algorithm).await?,
+        };
+        parsed.verify_signature(&key, algorithm)?;
+        parsed.claims(&self.config, now())
+    }
+}
+
+/// Seconds since the Unix epoch.
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}

@@ -1,0 +1,476 @@
+//! Configuration: one clap struct, every flag backed by its environment
+//! variable, resolved into [`Settings`] or a message naming what to set.
+
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
+
+use casting_core::Role;
+use clap::builder::BoolishValueParser;
+use clap::{Args, Parser, Subcommand};
+use jsonwebtoken::Algorithm;
+
+use crate::auth::dev::{DEV_AUDIENCE, DEV_ISSUER};
+use crate::http::body::DEFAULT_LIMIT;
+
+/// The casting agency's REST API.
+#[derive(Debug, Parser)]
+#[command(name = "casting-server", version, about)]
+pub struct Cli {
+    /// What to do instead of serving.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// The redb file; created when missing.
+    #[arg(
+        long,
+        env = "CASTING_DB",
+        default_value = "casting.redb",
+        global = true
+    )]
+    pub db: PathBuf,
+
+    /// How to serve.
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print a development token signed with the key beside the database.
+    Token {
+        /// The role whose permissions the token carries.
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// Seconds until the token expires.
+        #[arg(long, default_value_t = DEFAULT_TOKEN_TTL)]
+        ttl: u64,
+    },
+}
+
+/// How long development tokens last unless told otherwise: a working day.
+pub const DEFAULT_TOKEN_TTL: u64 = 24 * 60 * 60;
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    s.parse()
+        .map_err(|e: casting_core::permission::UnknownRole| e.to_string())
+}
+
+/// The settings of the server.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:8080, or 0.0.0.0:$PORT when PORT is set].
+    #[arg(long, env = "CASTING_BIND")]
+    pub bind: Option<String>,
+
+    /// The port of the default address, as set by hosting platforms.
+    #[arg(long, env = "PORT", hide = true)]
+    pub port: Option<u16>,
+
+    /// Auth0 tenant domain, e.g. dev-q8b9smth.us.auth0.com: issuer
+    /// https://DOMAIN/, key set https://DOMAIN/.well-known/jwks.json.
+    #[arg(long, env = "AUTH0_DOMAIN")]
+    pub auth0_domain: Option<String>,
+
+    /// The API identifier the tokens are issued for.
+    #[arg(long, env = "API_AUDIENCE")]
+    pub audience: Option<String>,
+
+    /// Another OpenID Connect issuer [default: from the domain].
+    #[arg(long, env = "JWT_ISSUER")]
+    pub issuer: Option<String>,
+
+    /// The issuer's key set; plain http:// only for loopback [default: from the domain].
+    #[arg(long, env = "JWKS_URL")]
+    pub jwks_url: Option<String>,
+
+    /// Accepted signature algorithms, comma-separated (RSA only).
+    #[arg(long, env = "ALGORITHMS", default_value = "RS256")]
+    pub algorithms: String,
+
+    /// Seconds of tolerance on exp and nbf.
+    #[arg(long, env = "JWT_LEEWAY", default_value_t = 30)]
+    pub leeway: u64,
+
+    /// Allowed CORS origins, comma-separated, or * for any.
+    #[arg(long, env = "CORS_ORIGINS", default_value = "*")]
+    pub cors_origins: String,
+
+    /// Development mode: the server is its own token issuer.
+    #[arg(long, env = "CASTING_DEV", value_parser = BoolishValueParser::new(), default_value_t = false, num_args = 0, default_missing_value = "true")]
+    pub dev: bool,
+
+    /// Allow development mode on an address other than loopback.
+    #[arg(long, env = "CASTING_DEV_ALLOW_REMOTE", value_parser = BoolishValueParser::new(), default_value_t = false, num_args = 0, default_missing_value = "true")]
+    pub dev_allow_remote: bool,
+
+    /// The largest request body accepted, in bytes.
+    #[arg(long, env = "CASTING_BODY_LIMIT", default_value_t = DEFAULT_LIMIT)]
+    pub body_limit: usize,
+}
+
+/// How tokens are verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthSettings {
+    /// Development mode: the server's own key, issuer and audience.
+    Dev,
+    /// A real issuer.
+    Issuer {
+        /// The exact `iss`.
+        issuer: String,
+        /// The key set URL.
+        jwks_url: String,
+        /// The `aud` to require.
+        audience: String,
+    },
+}
+
+/// Which origins CORS allows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CorsOrigins {
+    /// Any origin.
+    Any,
+    /// Only these.
+    List(Vec<String>),
+}
+
+/// Everything the server needs to start, checked.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The address to listen on.
+    pub bind: SocketAddr,
+    /// The redb file.
+    pub db: PathBuf,
+    /// How tokens are verified.
+    pub auth: AuthSettings,
+    /// Accepted signature algorithms.
+    pub algorithms: Vec<Algorithm>,
+    /// Seconds of tolerance on `exp` and `nbf`.
+    pub leeway: u64,
+    /// CORS origins.
+    pub cors: CorsOrigins,
+    /// The body limit in bytes.
+    pub body_limit: usize,
+}
+
+/// A setting is missing or wrong; the message says what to set.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(String);
+
+fn error(message: impl Into<String>) -> ConfigError {
+    ConfigError(message.into())
+}
+
+fn is_loopback_host(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+fn check_jwks_url(url: &str) -> Result<(), ConfigError> {
+    let parsed = reqwest::Url::parse(url)
+        .map_err(|e| error(format!("JWKS_URL (--jwks-url) {url:?} is not a URL: {e}")))?;
+    match (parsed.scheme(), parsed.host_str()) {
+        ("https", Some(_)) => Ok(()),
+        ("http", Some(host)) if is_loopback_host(host) => Ok(()),
+        ("http", Some(_)) => Err(error(format!(
+            "JWKS_URL (--jwks-url) {url:?} must use https://; plain http:// is accepted only for loopback addresses"
+        ))),
+        _ => Err(error(format!(
+            "JWKS_URL (--jwks-url) {url:?} must be an https:// URL"
+        ))),
+    }
+}
+
+fn parse_algorithms(list: &str) -> Result<Vec<Algorithm>, ConfigError> {
+    let mut algorithms = Vec::new();
+    for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let algorithm = match name.parse::<Algorithm>() {
+            Ok(
+                a @ (Algorithm::RS256
+                | Algorithm::RS384
+                | Algorithm::RS512
+                | Algorithm::PS256
+                | Algorithm::PS384
+                | Algorithm::PS512),
+            ) => a,
+            _ => {
+                return Err(error(format!(
+                    "ALGORITHMS (--algorithms): {name:?} is not accepted; use RS256, RS384, RS512, PS256, PS384 or PS512 (none and HMAC are never accepted with an RSA key set)"
+                )));
+            }
+        };
+        if !algorithms.contains(&algorithm) {
+            algorithms.push(algorithm);
+        }
+    }
+    if algorithms.is_empty() {
+        return Err(error(
+            "ALGORITHMS (--algorithms) must name at least one algorithm, e.g. RS256",
+        ));
+    }
+    Ok(algorithms)
+}
+
+fn parse_cors(list: &str) -> Result<CorsOrigins, ConfigError> {
+    let origins: Vec<String> = list
+        .split(',')
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if origins.iter().any(|o| o == "*") {
+        return Ok(CorsOrigins::Any);
+    }
+    if origins.is_empty() {
+        return Err(error(
+            "CORS_ORIGINS (--cors-origins) must be * or a comma-separated list of origins",
+        ));
+    }
+    for origin in &origins {
+        let ok = http::HeaderValue::from_str(origin).is_ok() && reqwest::Url::parse(origin).is_ok();
+        if !ok {
+            return Err(error(format!(
+                "CORS_ORIGINS (--cors-origins): {origin:?} is not an origin like https://app.example"
+            )));
+        }
+    }
+    Ok(CorsOrigins::List(origins))
+}
+
+fn resolve_bind(args: &ServeArgs) -> Result<SocketAddr, ConfigError> {
+    let text = match (&args.bind, args.port) {
+        (Some(bind), _) => bind.clone(),
+        (None, Some(port)) => format!("0.0.0.0:{port}"),
+        (None, None) => "127.0.0.1:8080".to_owned(),
+    };
+    text.to_socket_addrs()
+        .ok()
+        .and_then(|mut addrs| addrs.next())
+        .ok_or_else(|| {
+            error(format!(
+                "CASTING_BIND (--bind) {text:?} is not an address like 127.0.0.1:8080"
+            ))
+        })
+}
+
+/// The Auth0 domain without a scheme or trailing slash, however it was given.
+fn bare_domain(domain: &str) -> &str {
+    domain
+        .trim()
+        .trim_start_matches("https://")
+        .trim_end_matches('/')
+}
+
+fn resolve_issuer(args: &ServeArgs) -> Result<AuthSettings, ConfigError> {
+    let domain = args
+        .auth0_domain
+        .as_deref()
+        .map(bare_domain)
+        .filter(|d| !d.is_empty());
+    let issuer = args
+        .issuer
+        .clone()
+        .or_else(|| domain.map(|d| format!("https://{d}/")));
+    let jwks_url = args
+        .jwks_url
+        .clone()
+        .or_else(|| domain.map(|d| format!("https://{d}/.well-known/jwks.json")));
+    let Some(audience) = args.audience.clone().filter(|a| !a.is_empty()) else {
+        return Err(error(
+            "no audience: set API_AUDIENCE (--audience) to the API identifier the tokens are issued for, and AUTH0_DOMAIN (--auth0-domain); or run with --dev (CASTING_DEV=1) for development mode",
+        ));
+    };
+    let Some(issuer) = issuer else {
+        return Err(error(
+            "no issuer: set AUTH0_DOMAIN (--auth0-domain), or JWT_ISSUER (--issuer) with JWKS_URL (--jwks-url); or run with --dev for development mode",
+        ));
+    };
+    let Some(jwks_url) = jwks_url else {
+        return Err(error(
+            "no key set: set JWKS_URL (--jwks-url) to the issuer's JWKS, or AUTH0_DOMAIN (--auth0-domain)",
+        ));
+    };
+    check_jwks_url(&jwks_url)?;
+    Ok(AuthSettings::Issuer {
+        issuer,
+        jwks_url,
+        audience,
+    })
+}
+
+impl Settings {
+    /// Checks the arguments and fills in what derives from others.
+    ///
+    /// # Errors
+    /// A message naming the setting to add or fix.
+    pub fn resolve(args: &ServeArgs, db: PathBuf) -> Result<Self, ConfigError> {
+        let bind = resolve_bind(args)?;
+        let auth = if args.dev {
+            if !bind.ip().is_loopback() && !args.dev_allow_remote {
+                return Err(error(format!(
+                    "development mode on {bind} would let anyone mint tokens: bind a loopback address (--bind 127.0.0.1:8080), or set CASTING_DEV_ALLOW_REMOTE=1 (--dev-allow-remote) if you mean it"
+                )));
+            }
+            AuthSettings::Dev
+        } else {
+            resolve_issuer(args)?
+        };
+        if args.body_limit == 0 {
+            return Err(error(
+                "CASTING_BODY_LIMIT (--body-limit) must be at least 1 byte",
+            ));
+        }
+        Ok(Settings {
+            bind,
+            db,
+            auth,
+            algorithms: parse_algorithms(&args.algorithms)?,
+            leeway: args.leeway,
+            cors: parse_cors(&args.cors_origins)?,
+            body_limit: args.body_limit,
+        })
+    }
+
+    /// The issuer and audience tokens must name.
+    pub fn issuer_and_audience(&self) -> (String, String) {
+        match &self.auth {
+            AuthSettings::Dev => (DEV_ISSUER.to_owned(), DEV_AUDIENCE.to_owned()),
+            AuthSettings::Issuer {
+                issuer, audience, ..
+            } => (issuer.clone(), audience.clone()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Result<Settings, ConfigError> {
+        let mut argv = vec!["casting-server"];
+        argv.extend_from_slice(list);
+        let cli = Cli::try_parse_from(argv).unwrap();
+        Settings::resolve(&cli.serve, cli.db)
+    }
+
+    #[test]
+    fn an_auth0_domain_gives_issuer_and_key_set() {
+        let s = args(&[
+            "--auth0-domain",
+            "dev-x.us.auth0.com",
+            "--audience",
+            "casting",
+        ])
+        .unwrap();
+        assert_eq!(
+            s.auth,
+            AuthSettings::Issuer {
+                issuer: "https://dev-x.us.auth0.com/".into(),
+                jwks_url: "https://dev-x.us.auth0.com/.well-known/jwks.json".into(),
+                audience: "casting".into(),
+            }
+        );
+        assert_eq!(s.bind, "127.0.0.1:8080".parse().unwrap());
+        assert_eq!(s.algorithms, vec![Algorithm::RS256]);
+        assert_eq!(s.leeway, 30);
+        assert_eq!(s.cors, CorsOrigins::Any);
+        assert_eq!(s.db, PathBuf::from("casting.redb"));
+    }
+
+    #[test]
+    fn without_audience_or_issuer_startup_is_refused_naming_what_to_set() {
+        let e = args(&[]).unwrap_err();
+        assert!(e.0.contains("API_AUDIENCE"), "{e}");
+        let e = args(&["--audience", "a"]).unwrap_err();
+        assert!(e.0.contains("AUTH0_DOMAIN"), "{e}");
+        let e = args(&["--audience", "a", "--issuer", "https://i/"]).unwrap_err();
+        assert!(e.0.contains("JWKS_URL"), "{e}");
+    }
+
+    #[test]
+    fn plain_http_key_sets_are_for_loopback_only() {
+        let base = ["--audience", "a", "--issuer", "i"];
+        for ok in [
+            "http://127.0.0.1:9/jwks",
+            "http://localhost/jwks",
+            "http://[::1]:3/k",
+            "https://x.example/k",
+        ] {
+            assert!(
+                args(&[&base[..], &["--jwks-url", ok]].concat()).is_ok(),
+                "{ok}"
+            );
+        }
+        for bad in [
+            "http://10.0.0.1/jwks",
+            "http://issuer.example/jwks",
+            "ftp://x/y",
+            "not a url",
+        ] {
+            assert!(
+                args(&[&base[..], &["--jwks-url", bad]].concat()).is_err(),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn only_rsa_algorithms_are_accepted() {
+        let base = ["--dev", "--algorithms"];
+        assert_eq!(
+            args(&[&base[..], &["RS256, PS256"]].concat())
+                .unwrap()
+                .algorithms,
+            vec![Algorithm::RS256, Algorithm::PS256]
+        );
+        for bad in ["HS256", "none", "ES256", "", "RS256,XX"] {
+            assert!(args(&[&base[..], &[bad]].concat()).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn development_mode_is_refused_off_loopback_unless_meant() {
+        assert!(args(&["--dev", "--bind", "0.0.0.0:8080"]).is_err());
+        assert!(args(&["--dev", "--bind", "0.0.0.0:8080", "--dev-allow-remote"]).is_ok());
+        assert_eq!(args(&["--dev"]).unwrap().auth, AuthSettings::Dev);
+    }
+
+    #[test]
+    fn cors_origins_are_a_list_or_any() {
+        let s = args(&[
+            "--dev",
+            "--cors-origins",
+            "https://a.example, https://b.example",
+        ])
+        .unwrap();
+        assert_eq!(
+            s.cors,
+            CorsOrigins::List(vec!["https://a.example".into(), "https://b.example".into()])
+        );
+        assert!(args(&["--dev", "--cors-origins", "not an origin"]).is_err());
+    }
+
+    #[test]
+    fn the_token_subcommand_takes_a_role() {
+        let cli = Cli::try_parse_from([
+            "casting-server",
+            "token",
+            "--role",
+            "director",
+            "--db",
+            "x.redb",
+        ])
+        .unwrap();
+        assert!(matches!(
+            cli.command,
+            Some(Command::Token {
+                role: Role::Director,
+                ttl: DEFAULT_TOKEN_TTL
+            })
+        ));
+        assert_eq!(cli.db, PathBuf::from("x.redb"));
+        assert!(Cli::try_parse_from(["casting-server", "token", "--role", "admin"]).is_err());
+    }
+}

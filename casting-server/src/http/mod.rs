@@ -1,0 +1,8 @@
+//! The HTTP side of the API: routing, errors, bodies, query strings and
+//! responses. Nothing here knows the store; nothing in the core knows HTTP.
+
+pub mod body;
+pub mod error;
+pub mod query;
+pub mod response;
+pub mod router;

@@ -1,0 +1,220 @@
+//! The route table: which endpoint a method and path name, or why none does.
+//!
+//! A small explicit match rather than a routing crate: the table is short,
+//! and `405` with its `Allow` list falls out of matching the path first.
+
+use casting_core::Permission;
+
+/// One endpoint of the API, with the raw id segment where the path has one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint<'a> {
+    /// `GET /movies`
+    ListMovies,
+    /// `POST /movies`
+    CreateMovie,
+    /// `GET /movies/search`
+    SearchMovies,
+    /// `GET /movies/{id}`
+    GetMovie(&'a str),
+    /// `PATCH /movies/{id}`
+    UpdateMovie(&'a str),
+    /// `DELETE /movies/{id}`
+    DeleteMovie(&'a str),
+    /// `GET /actors`
+    ListActors,
+    /// `POST /actors`
+    CreateActor,
+    /// `GET /actors/search`
+    SearchActors,
+    /// `GET /actors/{id}`
+    GetActor(&'a str),
+    /// `PATCH /actors/{id}`
+    UpdateActor(&'a str),
+    /// `DELETE /actors/{id}`
+    DeleteActor(&'a str),
+    /// `GET /health`
+    Health,
+    /// `GET /openapi.json`
+    OpenApi,
+    /// `GET /.well-known/jwks.json`, in development mode only.
+    Jwks,
+}
+
+/// Why no endpoint matched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoRoute {
+    /// No such path.
+    NotFound,
+    /// The path exists with these methods only, as an `Allow` value.
+    MethodNotAllowed(&'static str),
+}
+
+/// Every path pattern and its methods, as documented in the OpenAPI file;
+/// a test keeps the two in step.
+pub const ROUTES: [(&str, &[&str]); 9] = [
+    ("/movies", &["GET", "POST"]),
+    ("/movies/search", &["GET"]),
+    ("/movies/{id}", &["GET", "PATCH", "DELETE"]),
+    ("/actors", &["GET", "POST"]),
+    ("/actors/search", &["GET"]),
+    ("/actors/{id}", &["GET", "PATCH", "DELETE"]),
+    ("/health", &["GET"]),
+    ("/openapi.json", &["GET"]),
+    ("/.well-known/jwks.json", &["GET"]),
+];
+
+const COLLECTION: &str = "GET, POST";
+const ITEM: &str = "GET, PATCH, DELETE";
+const READ_ONLY: &str = "GET";
+
+/// The endpoint for `method` on `path`. The jwks path exists only when
+/// `dev` is set.
+pub fn resolve<'a>(method: &str, path: &'a str, dev: bool) -> Result<Endpoint<'a>, NoRoute> {
+    use Endpoint::*;
+    let segments: Vec<&str> = match path.strip_prefix('/') {
+        Some(rest) => rest.split('/').collect(),
+        None => return Err(NoRoute::NotFound),
+    };
+    let (endpoint, allow) = match (segments.as_slice(), method) {
+        (["movies"], "GET") => (Some(ListMovies), COLLECTION),
+        (["movies"], "POST") => (Some(CreateMovie), COLLECTION),
+        (["movies"], _) => (None, COLLECTION),
+        (["movies", "search"], "GET") => (Some(SearchMovies), READ_ONLY),
+        (["movies", "search"], _) => (None, READ_ONLY),
+        (["movies", ""], _) => return Err(NoRoute::NotFound),
+        (["movies", id], "GET") => (Some(GetMovie(id)), ITEM),
+        (["movies", id], "PATCH") => (Some(UpdateMovie(id)), ITEM),
+        (["movies", id], "DELETE") => (Some(DeleteMovie(id)), ITEM),
+        (["movies", _], _) => (None, ITEM),
+        (["actors"], "GET") => (Some(ListActors), COLLECTION),
+        (["actors"], "POST") => (Some(CreateActor), COLLECTION),
+        (["actors"], _) => (None, COLLECTION),
+        (["actors", "search"], "GET") => (Some(SearchActors), READ_ONLY),
+        (["actors", "search"], _) => (None, READ_ONLY),
+        (["actors", ""], _) => return Err(NoRoute::NotFound),
+        (["actors", id], "GET") => (Some(GetActor(id)), ITEM),
+        (["actors", id], "PATCH") => (Some(UpdateActor(id)), ITEM),
+        (["actors", id], "DELETE") => (Some(DeleteActor(id)), ITEM),
+        (["actors", _], _) => (None, ITEM),
+        (["health"], "GET") => (Some(Health), READ_ONLY),
+        (["health"], _) => (None, READ_ONLY),
+        (["openapi.json"], "GET") => (Some(OpenApi), READ_ONLY),
+        (["openapi.json"], _) => (None, READ_ONLY),
+        ([".well-known", "jwks.json"], _) if !dev => return Err(NoRoute::NotFound),
+        ([".well-known", "jwks.json"], "GET") => (Some(Jwks), READ_ONLY),
+        ([".well-known", "jwks.json"], _) => (None, READ_ONLY),
+        _ => return Err(NoRoute::NotFound),
+    };
+    endpoint.ok_or(NoRoute::MethodNotAllowed(allow))
+}
+
+impl Endpoint<'_> {
+    /// The permission the endpoint needs, or `None` for a public one.
+    pub fn permission(self) -> Option<Permission> {
+        use Endpoint::*;
+        Some(match self {
+            ListMovies | GetMovie(_) => Permission::GetMovies,
+            ListActors | GetActor(_) => Permission::GetActors,
+            CreateMovie => Permission::PostMovies,
+            CreateActor => Permission::PostActors,
+            UpdateMovie(_) => Permission::PatchMovies,
+            UpdateActor(_) => Permission::PatchActors,
+            DeleteMovie(_) => Permission::DeleteMovies,
+            DeleteActor(_) => Permission::DeleteActors,
+            SearchMovies => Permission::SearchMovies,
+            SearchActors => Permission::SearchActors,
+            Health | OpenApi | Jwks => return None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn collection_and_item_paths_resolve() {
+        assert_eq!(resolve("GET", "/movies", false), Ok(Endpoint::ListMovies));
+        assert_eq!(resolve("POST", "/actors", false), Ok(Endpoint::CreateActor));
+        assert_eq!(
+            resolve("PATCH", "/movies/12", false),
+            Ok(Endpoint::UpdateMovie("12"))
+        );
+        assert_eq!(
+            resolve("DELETE", "/actors/abc", false),
+            Ok(Endpoint::DeleteActor("abc"))
+        );
+        assert_eq!(
+            resolve("GET", "/actors/search", false),
+            Ok(Endpoint::SearchActors)
+        );
+    }
+
+    #[test]
+    fn a_known_path_with_another_method_lists_the_allowed_ones() {
+        assert_eq!(
+            resolve("PUT", "/movies", false),
+            Err(NoRoute::MethodNotAllowed("GET, POST"))
+        );
+        assert_eq!(
+            resolve("POST", "/movies/1", false),
+            Err(NoRoute::MethodNotAllowed("GET, PATCH, DELETE"))
+        );
+        assert_eq!(
+            resolve("DELETE", "/movies/search", false),
+            Err(NoRoute::MethodNotAllowed("GET"))
+        );
+        assert_eq!(
+            resolve("POST", "/health", false),
+            Err(NoRoute::MethodNotAllowed("GET"))
+        );
+    }
+
+    #[test]
+    fn unknown_paths_are_not_found() {
+        for path in [
+            "/",
+            "",
+            "/movie",
+            "/movies/",
+            "/movies/1/actors",
+            "//movies",
+            "/movies//1",
+            "/actors/",
+            "/Movies",
+            "movies",
+        ] {
+            assert_eq!(
+                resolve("GET", path, false),
+                Err(NoRoute::NotFound),
+                "{path:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_key_set_exists_only_in_development_mode() {
+        assert_eq!(
+            resolve("GET", "/.well-known/jwks.json", false),
+            Err(NoRoute::NotFound)
+        );
+        assert_eq!(
+            resolve("GET", "/.well-known/jwks.json", true),
+            Ok(Endpoint::Jwks)
+        );
+    }
+
+    #[test]
+    fn only_health_openapi_and_jwks_are_public() {
+        assert_eq!(Endpoint::Health.permission(), None);
+        assert_eq!(Endpoint::OpenApi.permission(), None);
+        assert_eq!(
+            Endpoint::GetMovie("1").permission(),
+            Some(Permission::GetMovies)
+        );
+        assert_eq!(
+            Endpoint::DeleteMovie("1").permission(),
+            Some(Permission::DeleteMovies)
+        );
+    }
+}

@@ -1,0 +1,152 @@
+//! The listener: HTTP/1.1 and HTTP/2 on one port, the tower layers every
+//! request passes (tracing, CORS, body deadline), connection limits and
+//! timeouts, and graceful shutdown.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::{HeaderName, HeaderValue, Method, Request, header};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tower::ServiceBuilder;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::timeout::RequestBodyDeadlineLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+use crate::app::App;
+use crate::config::CorsOrigins;
+
+/// How long a client may take to send a request's headers, and how long an
+/// idle keep-alive connection is kept.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a client may take to send a whole body.
+const BODY_DEADLINE: Duration = Duration::from_secs(30);
+/// The most connections served at once; more wait in the listen queue.
+const MAX_CONNECTIONS: usize = 10_000;
+/// How long shutdown waits for requests in flight.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+fn cors_layer(origins: &CorsOrigins) -> CorsLayer {
+    let origin = match origins {
+        CorsOrigins::Any => AllowOrigin::any(),
+        CorsOrigins::List(list) => {
+            AllowOrigin::list(list.iter().filter_map(|o| HeaderValue::from_str(o).ok()))
+        }
+    };
+    CorsLayer::new()
+        .allow_origin(origin)
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PATCH,
+            Method::DELETE,
+            Method::OPTIONS,
+        ])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .expose_headers([
+            header::LOCATION,
+            header::WWW_AUTHENTICATE,
+            HeaderName::from_static("allow"),
+        ])
+        .max_age(Duration::from_secs(3600))
+}
+
+/// Serves `app` on `listener` until `shutdown` completes, then stops
+/// accepting, lets requests in flight finish, and closes the store.
+///
+/// # Errors
+/// Never once serving; accept errors are logged and retried.
+pub async fn run(
+    listener: TcpListener,
+    app: App,
+    cors: &CorsOrigins,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    let handler = app.clone();
+    let service = ServiceBuilder::new()
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &Request<Incoming>| {
+                    // The path only: query strings are logged nowhere, and
+                    // the Authorization header never is.
+                    tracing::info_span!(
+                        "request",
+                        method = %request.method(),
+                        path = %request.uri().path(),
+                        sub = tracing::field::Empty,
+                    )
+                })
+                .on_request(())
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+        .layer(cors_layer(cors))
+        .layer(RequestBodyDeadlineLayer::new(BODY_DEADLINE))
+        .service_fn(move |request| {
+            let app = handler.clone();
+            async move { Ok::<_, Infallible>(app.handle(request).await) }
+        });
+    let service = TowerToHyperService::new(service);
+
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(HEADER_READ_TIMEOUT)
+        .keep_alive_timeout(HEADER_READ_TIMEOUT);
+
+    let graceful = GracefulShutdown::new();
+    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let slot = tokio::select! {
+            slot = Arc::clone(&slots).acquire_owned() => slot,
+            () = &mut shutdown => break,
+        };
+        let Ok(slot) = slot else { break };
+        let (stream, _peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    // Out of file descriptors, most likely: wait for some to free.
+                    tracing::warn!(%error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let connection = builder
+            .serve_connection(TokioIo::new(stream), service.clone())
+            .into_owned();
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, "connection ended with an error");
+            }
+            drop(slot);
+        });
+    }
+    drop(listener);
+    tracing::info!("shutting down: finishing requests in flight");
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("requests still in flight after {SHUTDOWN_GRACE:?}; closing anyway");
+    }
+    app.close();
+    Ok(())
+}

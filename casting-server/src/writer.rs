@@ -1,0 +1,116 @@
+//! Group commit: one thread owns the write path, takes every write that is
+//! waiting, applies them in one transaction with one durable commit, and
+//! only then answers each request. Commits run off the async workers, so
+//! reads never stall behind an fsync.
+
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
+
+use casting_core::{Error, Store, StoreError, Write, Written};
+use tokio::sync::oneshot;
+
+/// The most writes committed together; bounds the latency one batch adds.
+const MAX_BATCH: usize = 256;
+
+struct Job {
+    write: Write,
+    reply: oneshot::Sender<Result<Written, Error>>,
+}
+
+/// The handle requests submit writes through.
+pub struct Writer {
+    queue: Mutex<Option<Sender<Job>>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for Writer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Writer").finish_non_exhaustive()
+    }
+}
+
+fn closed() -> Error {
+    Error::Storage(StoreError::Corrupt("the writer has stopped".into()))
+}
+
+impl Writer {
+    /// Starts the writer thread over `store`. With `batching` off, every
+    /// write gets its own transaction (the baseline the benchmark compares).
+    ///
+    /// # Errors
+    /// When the thread cannot be spawned.
+    pub fn start(store: Arc<Store>, batching: bool) -> std::io::Result<Self> {
+        let (queue, jobs) = mpsc::channel();
+        let max_batch = if batching { MAX_BATCH } else { 1 };
+        let thread = std::thread::Builder::new()
+            .name("casting-writer".into())
+            .spawn(move || run(&store, &jobs, max_batch))?;
+        Ok(Writer {
+            queue: Mutex::new(Some(queue)),
+            thread: Mutex::new(Some(thread)),
+        })
+    }
+
+    /// Applies `write` durably and returns its result. The write must have
+    /// passed [`casting_core::Agency::check_write`].
+    ///
+    /// # Errors
+    /// The write's own refusal, or a storage error.
+    pub async fn submit(&self, write: Write) -> Result<Written, Error> {
+        let (reply, answer) = oneshot::channel();
+        {
+            let queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
+            let queue = queue.as_ref().ok_or_else(closed)?;
+            queue.send(Job { write, reply }).map_err(|_| closed())?;
+        }
+        answer.await.unwrap_or_else(|_| Err(closed()))
+    }
+
+    /// Stops taking writes, lets the thread finish what it has, and waits.
+    pub fn close(&self) {
+        drop(
+            self.queue
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take(),
+        );
+        if let Some(thread) = self
+            .thread
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+        {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn run(store: &Store, jobs: &Receiver<Job>, max_batch: usize) {
+    while let Ok(first) = jobs.recv() {
+        let mut batch = vec![first];
+        while batch.len() < max_batch {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let (writes, replies): (Vec<Write>, Vec<_>) =
+            batch.into_iter().map(|j| (j.write, j.reply)).unzip();
+        match store.write_batch(writes.clone()) {
+            Ok(results) => {
+                for (reply, result) in replies.into_iter().zip(results) {
+                    let _ = reply.send(result);
+                }
+            }
+            // The batch failed as a whole; each write is tried alone so a
+            // failure is reported only to the writes it belongs to.
+            Err(error) => {
+                tracing::warn!(%error, size = writes.len(), "a batch commit failed; retrying its writes one by one");
+                for (reply, write) in replies.into_iter().zip(writes) {
+                    let _ = reply.send(store.write(write));
+                }
+            }
+        }
+    }
+}

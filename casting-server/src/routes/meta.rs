@@ -34,3 +34,66 @@ pub fn public(app: &App, endpoint: Endpoint<'_>) -> Result<HttpResponse, ApiErro
         _ => Err(ApiError::NotFound),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+    use crate::http::router::{NoRoute, ROUTES, resolve};
+
+    const METHODS: [&str; 5] = ["GET", "POST", "PATCH", "DELETE", "PUT"];
+
+    fn documented() -> BTreeSet<(String, String)> {
+        let doc: serde_json::Value = serde_json::from_str(OPENAPI).unwrap();
+        assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+        let mut routes = BTreeSet::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for method in item
+                .as_object()
+                .unwrap()
+                .keys()
+                .filter(|k| *k != "parameters")
+            {
+                routes.insert((path.clone(), method.to_uppercase()));
+            }
+        }
+        routes
+    }
+
+    fn routed() -> BTreeSet<(String, String)> {
+        let mut routes = BTreeSet::new();
+        for (pattern, _) in ROUTES {
+            let path = pattern.replace("{id}", "1");
+            for method in METHODS {
+                if resolve(method, &path, true).is_ok() {
+                    routes.insert((pattern.to_owned(), method.to_owned()));
+                }
+            }
+        }
+        routes
+    }
+
+    #[test]
+    fn every_route_is_documented_and_every_documented_route_exists() {
+        assert_eq!(documented(), routed());
+    }
+
+    #[test]
+    fn the_route_table_lists_the_methods_the_router_allows() {
+        for (pattern, methods) in ROUTES {
+            let path = pattern.replace("{id}", "1");
+            for method in METHODS {
+                let allowed = methods.contains(&method);
+                let result = resolve(method, &path, true);
+                assert_eq!(result.is_ok(), allowed, "{method} {path}");
+                if !allowed {
+                    let Err(NoRoute::MethodNotAllowed(allow)) = result else {
+                        panic!("{method} {path}: {result:?}")
+                    };
+                    assert_eq!(allow, methods.join(", "), "{method} {path}");
+                }
+            }
+        }
+    }
+}

@@ -14,6 +14,8 @@ use crate::http::error::ApiError;
 use crate::http::response::HttpResponse;
 use crate::http::router::{self, Endpoint, NoRoute};
 use crate::routes;
+use crate::routes::actors::ACTORS;
+use crate::routes::movies::MOVIES;
 use crate::writer::Writer;
 
 /// Everything a request needs; cheap to clone.
@@ -143,18 +145,18 @@ impl App {
         let p = &principal;
         use Endpoint::*;
         match endpoint {
-            ListMovies => routes::movies::list(self, p, query).await,
+            ListMovies => MOVIES.list(self, p, query).await,
             SearchMovies => routes::movies::search(self, p, query).await,
-            GetMovie(id) => routes::movies::get(self, p, id, query).await,
-            CreateMovie => routes::movies::create(self, p, query, headers, body).await,
-            UpdateMovie(id) => routes::movies::update(self, p, id, query, headers, body).await,
-            DeleteMovie(id) => routes::movies::delete(self, p, id, query).await,
-            ListActors => routes::actors::list(self, p, query).await,
+            GetMovie(id) => MOVIES.get(self, p, id, query).await,
+            CreateMovie => MOVIES.create(self, p, query, headers, body).await,
+            UpdateMovie(id) => MOVIES.update(self, p, id, query, headers, body).await,
+            DeleteMovie(id) => MOVIES.delete(self, p, id, query).await,
+            ListActors => ACTORS.list(self, p, query).await,
             SearchActors => routes::actors::search(self, p, query).await,
-            GetActor(id) => routes::actors::get(self, p, id, query).await,
-            CreateActor => routes::actors::create(self, p, query, headers, body).await,
-            UpdateActor(id) => routes::actors::update(self, p, id, query, headers, body).await,
-            DeleteActor(id) => routes::actors::delete(self, p, id, query).await,
+            GetActor(id) => ACTORS.get(self, p, id, query).await,
+            CreateActor => ACTORS.create(self, p, query, headers, body).await,
+            UpdateActor(id) => ACTORS.update(self, p, id, query, headers, body).await,
+            DeleteActor(id) => ACTORS.delete(self, p, id, query).await,
             Health | OpenApi | Jwks => routes::meta::public(self, endpoint),
         }
     }

@@ -1,81 +1,34 @@
-//! `/actors`: the original routes, verbatim keys included, and the reads
-//! and search added beside them.
+//! `/actors`: the original routes with their verbatim keys, and the search
+//! added beside them.
 
-use bytes::Bytes;
 use casting_core::{Actor, ActorPatch, NewActor, Principal, Write, Written};
-use http::HeaderMap;
-use hyper::body::Body;
-use serde::Serialize;
 
-use super::movies::Deleted;
-use super::{id, unprocessable};
+use super::resource::{List, Resource};
 use crate::app::App;
 use crate::http::error::ApiError;
-use crate::http::response::{HttpResponse, created, ok};
-use crate::http::{body, query};
+use crate::http::query;
+use crate::http::response::{HttpResponse, ok};
 
-#[derive(Serialize)]
-struct List<'a> {
-    success: bool,
-    #[serde(rename = "All Actors")]
-    actors: &'a [Actor],
-    #[serde(rename = "Total number of actors")]
-    total: u64,
-    /// Present only when the request gave a `limit`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    next: Option<Option<u64>>,
-}
-
-#[derive(Serialize)]
-struct Search<'a> {
-    success: bool,
-    actors: &'a [Actor],
-    total: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    next: Option<Option<u64>>,
-}
-
-#[derive(Serialize)]
-struct One<'a> {
-    success: bool,
-    actor: &'a Actor,
-}
-
-#[derive(Serialize)]
-struct Added<'a> {
-    success: bool,
-    message: &'static str,
-    #[serde(rename = "actor added")]
-    actor: &'a Actor,
-}
-
-#[derive(Serialize)]
-struct Changed<'a> {
-    success: bool,
-    message: &'static str,
-    // The trailing space is the original service's, kept for its clients.
-    #[serde(rename = "actor changed to ")]
-    actor: &'a Actor,
-}
-
-/// `GET /actors`
-pub async fn list(
-    app: &App,
-    principal: &Principal,
-    query: Option<&str>,
-) -> Result<HttpResponse, ApiError> {
-    let page = query::page(query)?;
-    let found = app
-        .read(principal, move |agency, p| agency.list_actors(p, page))
-        .await?;
-    let next = page.limit.map(|_| found.next);
-    ok(&List {
-        success: true,
-        actors: &found.items,
-        total: found.total,
-        next,
-    })
-}
+/// Actors, with the keys of the original service, spelling included (the
+/// trailing space of `actor changed to ` too: its clients match on it).
+pub const ACTORS: Resource<Actor, NewActor, ActorPatch> = Resource {
+    path: "/actors",
+    one: "actor",
+    list: "All Actors",
+    total: "Total number of actors",
+    found: "actors",
+    added: "actor added",
+    added_message: "actor added successfully",
+    changed: "actor changed to ",
+    decode_new: NewActor::from_json,
+    decode_patch: ActorPatch::from_json,
+    create: Write::CreateActor,
+    update: Write::UpdateActor,
+    delete: Write::DeleteActor,
+    written: Written::into_actor,
+    page: |agency, principal, page| agency.list_actors(principal, page),
+    get: |agency, principal, id| agency.actor(principal, id),
+};
 
 /// `GET /actors/search`
 pub async fn search(
@@ -88,104 +41,5 @@ pub async fn search(
     let found = app
         .read(principal, move |agency, p| agency.search_actors(p, &search))
         .await?;
-    let next = limited.then_some(found.next);
-    ok(&Search {
-        success: true,
-        actors: &found.items,
-        total: found.total,
-        next,
-    })
-}
-
-/// `GET /actors/{id}`
-pub async fn get(
-    app: &App,
-    principal: &Principal,
-    raw_id: &str,
-    query: Option<&str>,
-) -> Result<HttpResponse, ApiError> {
-    query::none(query)?;
-    let id = id(raw_id)?;
-    let actor = app
-        .read(principal, move |agency, p| agency.actor(p, id))
-        .await?;
-    ok(&One {
-        success: true,
-        actor: &actor,
-    })
-}
-
-/// `POST /actors`
-pub async fn create<B>(
-    app: &App,
-    principal: &Principal,
-    query: Option<&str>,
-    headers: &HeaderMap,
-    body: B,
-) -> Result<HttpResponse, ApiError>
-where
-    B: Body<Data = Bytes> + Send,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    query::none(query)?;
-    let value = body::read_json(headers, body, app.body_limit()).await?;
-    let input = NewActor::from_json(&value).map_err(unprocessable)?;
-    let actor = app
-        .write(principal, Write::CreateActor(input), Written::into_actor)
-        .await?;
-    let body = Added {
-        success: true,
-        message: "actor added successfully",
-        actor: &actor,
-    };
-    created(&body, format!("/actors/{}", actor.id))
-}
-
-/// `PATCH /actors/{id}`
-pub async fn update<B>(
-    app: &App,
-    principal: &Principal,
-    raw_id: &str,
-    query: Option<&str>,
-    headers: &HeaderMap,
-    body: B,
-) -> Result<HttpResponse, ApiError>
-where
-    B: Body<Data = Bytes> + Send,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    query::none(query)?;
-    let id = id(raw_id)?;
-    let value = body::read_json(headers, body, app.body_limit()).await?;
-    let patch = ActorPatch::from_json(&value).map_err(unprocessable)?;
-    let actor = app
-        .write(
-            principal,
-            Write::UpdateActor(id, patch),
-            Written::into_actor,
-        )
-        .await?;
-    ok(&Changed {
-        success: true,
-        message: "update successfull",
-        actor: &actor,
-    })
-}
-
-/// `DELETE /actors/{id}`
-pub async fn delete(
-    app: &App,
-    principal: &Principal,
-    raw_id: &str,
-    query: Option<&str>,
-) -> Result<HttpResponse, ApiError> {
-    query::none(query)?;
-    let id = id(raw_id)?;
-    let deleted = app
-        .write(principal, Write::DeleteActor(id), Written::into_deleted)
-        .await?;
-    ok(&Deleted {
-        success: true,
-        deleted,
-    })
+    ok(&List::new(ACTORS.found, "total", &found, limited))
 }

@@ -5,6 +5,7 @@
 pub mod actors;
 pub mod meta;
 pub mod movies;
+pub mod resource;
 
 use crate::http::error::ApiError;
 

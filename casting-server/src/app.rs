@@ -76,13 +76,17 @@ impl App {
 
     /// Runs a read of the agency on the blocking pool, so a slow disk
     /// never holds up an async worker.
-    pub(crate) async fn read<T, F>(&self, principal: &Principal, read: F) -> Result<T, ApiError>
+    pub(crate) async fn read<T, F>(
+        &self,
+        principal: &Arc<Principal>,
+        read: F,
+    ) -> Result<T, ApiError>
     where
         T: Send + 'static,
         F: FnOnce(&Agency, &Principal) -> Result<T, casting_core::Error> + Send + 'static,
     {
         let agency = self.inner.agency.clone();
-        let principal = principal.clone();
+        let principal = Arc::clone(principal);
         tokio::task::spawn_blocking(move || read(&agency, &principal))
             .await
             .map_err(|e| ApiError::Internal(e.to_string()))?

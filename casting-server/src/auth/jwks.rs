@@ -150,6 +150,11 @@ impl JwksClient {
         }
     }
 
+    /// Whether the usable key set names `kid`; never fetches.
+    pub fn knows(&self, kid: &str) -> bool {
+        self.usable().is_some_and(|keys| keys.contains(kid))
+    }
+
     /// The key named `kid` for `algorithm`, fetching the key set when the
     /// `kid` is unknown and the rate limit allows.
     ///

@@ -5,6 +5,7 @@
 //! algorithm, the key named by `kid`, the signature, then the claims.
 
 mod bearer;
+mod cache;
 pub mod dev;
 mod jwks;
 mod keys;
@@ -70,6 +71,7 @@ pub struct AuthConfig {
 pub struct Authenticator {
     config: Arc<AuthConfig>,
     keys: KeySource,
+    cache: Arc<cache::TokenCache>,
 }
 
 impl Authenticator {
@@ -78,6 +80,15 @@ impl Authenticator {
         Authenticator {
             config: Arc::new(config),
             keys,
+            cache: Arc::default(),
+        }
+    }
+
+    /// Whether the key set still names `kid`.
+    fn knows(&self, kid: &str) -> bool {
+        match &self.keys {
+            KeySource::Fixed(keys) => keys.contains(kid),
+            KeySource::Remote(jwks) => jwks.knows(kid),
         }
     }
 
@@ -85,8 +96,17 @@ impl Authenticator {
     ///
     /// # Errors
     /// The [`AuthError`] the contract assigns to the first check that fails.
-    pub async fn authenticate(&self, header: Option<&[u8]>) -> Result<Principal, AuthError> {
+    pub async fn authenticate(&self, header: Option<&[u8]>) -> Result<Arc<Principal>, AuthError> {
         let token = bearer::token(header.ok_or(AuthError::Missing)?)?;
+        let cache_key = cache::key(token);
+        match self
+            .cache
+            .get(&cache_key, now(), self.config.leeway, |kid| self.knows(kid))
+        {
+            cache::Hit::Valid(principal) => return Ok(principal),
+            cache::Hit::Expired => return Err(AuthError::Expired),
+            cache::Hit::Miss => {}
+        }
         let parsed = token::Parsed::parse(token)?;
         let algorithm = parsed.algorithm(&self.config.algorithms)?;
         let kid = parsed.kid().ok_or(AuthError::InvalidToken)?;
@@ -95,7 +115,11 @@ impl Authenticator {
             KeySource::Remote(jwks) => jwks.key(kid, algorithm).await?,
         };
         parsed.verify_signature(&key, algorithm)?;
-        parsed.claims(&self.config, now())
+        let (principal, exp) = parsed.claims(&self.config, now())?;
+        let principal = Arc::new(principal);
+        self.cache
+            .insert(cache_key, Arc::clone(&principal), kid, exp);
+        Ok(principal)
     }
 }
 

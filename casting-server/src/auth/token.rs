@@ -97,13 +97,18 @@ impl<'a> Parsed<'a> {
     }
 
     /// Checks the claims of a token whose signature was verified, at time
-    /// `now` (seconds since the epoch), and builds its principal.
+    /// `now` (seconds since the epoch), and builds its principal; also
+    /// returns the token's `exp`.
     ///
     /// # Errors
     /// [`AuthError::Expired`] past `exp` plus the leeway;
     /// [`AuthError::InvalidClaims`] for a wrong, missing or malformed `iss`,
     /// `aud`, `exp` or `nbf`, a `nbf` in the future, or malformed permissions.
-    pub(super) fn claims(&self, config: &AuthConfig, now: u64) -> Result<Principal, AuthError> {
+    pub(super) fn claims(
+        &self,
+        config: &AuthConfig,
+        now: u64,
+    ) -> Result<(Principal, f64), AuthError> {
         let claims = &self.claims;
         let now = now as f64;
         let leeway = config.leeway as f64;
@@ -137,7 +142,8 @@ impl<'a> Parsed<'a> {
         if !audience_ok {
             return Err(AuthError::InvalidClaims);
         }
-        Principal::from_claims(claims).map_err(|_| AuthError::InvalidClaims)
+        let principal = Principal::from_claims(claims).map_err(|_| AuthError::InvalidClaims)?;
+        Ok((principal, exp))
     }
 }
 
@@ -177,7 +183,10 @@ mod tests {
 
     fn claims_result(claims: Value) -> Result<Principal, AuthError> {
         let t = token(json!({"alg": "RS256", "kid": "k"}), claims);
-        Parsed::parse(&t).unwrap().claims(&config(), NOW)
+        Parsed::parse(&t)
+            .unwrap()
+            .claims(&config(), NOW)
+            .map(|(principal, _)| principal)
     }
 
     fn with(key: &str, value: Value) -> Value {

@@ -1,6 +1,8 @@
 //! `/actors`: the original routes with their verbatim keys, and the search
 //! added beside them.
 
+use std::sync::Arc;
+
 use casting_core::{Actor, ActorPatch, NewActor, Principal, Write, Written};
 
 use super::resource::{List, Resource};
@@ -33,7 +35,7 @@ pub const ACTORS: Resource<Actor, NewActor, ActorPatch> = Resource {
 /// `GET /actors/search`
 pub async fn search(
     app: &App,
-    principal: &Principal,
+    principal: &Arc<Principal>,
     query: Option<&str>,
 ) -> Result<HttpResponse, ApiError> {
     let search = query::actor_search(query)?;

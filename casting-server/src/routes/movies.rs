@@ -1,6 +1,8 @@
 //! `/movies`: the original routes with their verbatim keys, and the search
 //! added beside them.
 
+use std::sync::Arc;
+
 use casting_core::{Movie, MoviePatch, NewMovie, Principal, Write, Written};
 
 use super::resource::{List, Resource};
@@ -33,7 +35,7 @@ pub const MOVIES: Resource<Movie, NewMovie, MoviePatch> = Resource {
 /// `GET /movies/search`
 pub async fn search(
     app: &App,
-    principal: &Principal,
+    principal: &Arc<Principal>,
     query: Option<&str>,
 ) -> Result<HttpResponse, ApiError> {
     let search = query::movie_search(query)?;

@@ -2,6 +2,8 @@
 //! delete differ only in names and types, which a [`Resource`] holds.
 
 use bytes::Bytes;
+use std::sync::Arc;
+
 use casting_core::{Agency, Error, InvalidField, Page, PageRequest, Principal, Write, Written};
 use http::HeaderMap;
 use hyper::body::Body;
@@ -129,7 +131,7 @@ where
     pub async fn list(
         &self,
         app: &App,
-        principal: &Principal,
+        principal: &Arc<Principal>,
         query: Option<&str>,
     ) -> Result<HttpResponse, ApiError> {
         let request = query::page(query)?;
@@ -149,7 +151,7 @@ where
     pub async fn get(
         &self,
         app: &App,
-        principal: &Principal,
+        principal: &Arc<Principal>,
         raw_id: &str,
         query: Option<&str>,
     ) -> Result<HttpResponse, ApiError> {
@@ -170,7 +172,7 @@ where
     pub async fn create<B>(
         &self,
         app: &App,
-        principal: &Principal,
+        principal: &Arc<Principal>,
         query: Option<&str>,
         headers: &HeaderMap,
         body: B,
@@ -201,7 +203,7 @@ where
     pub async fn update<B>(
         &self,
         app: &App,
-        principal: &Principal,
+        principal: &Arc<Principal>,
         raw_id: &str,
         query: Option<&str>,
         headers: &HeaderMap,
@@ -229,7 +231,7 @@ where
     pub async fn delete(
         &self,
         app: &App,
-        principal: &Principal,
+        principal: &Arc<Principal>,
         raw_id: &str,
         query: Option<&str>,
     ) -> Result<HttpResponse, ApiError> {

@@ -1,0 +1,753 @@
+//! The harness: starts the real `casting-server` binary, reads the address and
+//! the development tokens it prints, and sends requests that come back as a
+//! [`Reply`] with the status, the headers and the body parsed as JSON.
+
+use std::ffi::OsString;
+use std::io::{BufRead, BufReader, Read};
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use reqwest::header::HeaderMap;
+use reqwest::{Client, Method, RequestBuilder};
+use serde_json::{Value, json};
+use tempfile::TempDir;
+use tokio::io::AsyncReadExt;
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+
+use crate::mock_issuer::MockIssuer;
+
+/// The binary under test.
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_casting-server");
+
+/// The audience the mock issuer's tokens are issued for.
+pub(crate) const AUDIENCE: &str = "test-api";
+
+/// How long a server may take to print `listening on`, or to exit when told.
+const PATIENCE: Duration = Duration::from_secs(20);
+
+/// Every variable the server reads, and the proxies its JWKS client would
+/// honour: removed from each child so a developer's shell cannot leak in.
+const SERVER_ENV: &[&str] = &[
+    "JWT_ISSUER",
+    "JWKS_URL",
+    "API_AUDIENCE",
+    "ALGORITHMS",
+    "JWT_LEEWAY",
+    "CASTING_BIND",
+    "CASTING_DB",
+    "CORS_ORIGINS",
+    "CASTING_DEV",
+    "AUTH0_DOMAIN",
+    "PORT",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+];
+
+/// The permissions of the built-in roles, as API.md lists them.
+pub(crate) const ASSISTANT: &[&str] =
+    &["get:actors", "get:movies", "search:actors", "search:movies"];
+pub(crate) const DIRECTOR: &[&str] = &[
+    "get:actors",
+    "get:movies",
+    "search:actors",
+    "search:movies",
+    "post:actors",
+    "patch:actors",
+    "patch:movies",
+    "delete:actors",
+];
+pub(crate) const PRODUCER: &[&str] = &[
+    "get:actors",
+    "get:movies",
+    "search:actors",
+    "search:movies",
+    "post:actors",
+    "patch:actors",
+    "patch:movies",
+    "delete:actors",
+    "post:movies",
+    "delete:movies",
+];
+
+/// Seconds since the Unix epoch.
+pub(crate) fn now() -> i64 {
+    let since = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("the clock is after 1970");
+    i64::try_from(since.as_secs()).expect("seconds fit an i64")
+}
+
+/// A port that was free a moment ago.
+pub(crate) fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
+    listener.local_addr().expect("local address").port()
+}
+
+/// The JSON of one dot-separated part of a JWT (0: header, 1: claims).
+pub(crate) fn jwt_part(token: &str, index: usize) -> Value {
+    let part = token
+        .split('.')
+        .nth(index)
+        .unwrap_or_else(|| panic!("token {token:?} has no part {index}"));
+    let bytes = URL_SAFE_NO_PAD
+        .decode(part)
+        .unwrap_or_else(|e| panic!("part {index} of {token:?} is not base64url: {e}"));
+    serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("part {index} is not JSON: {e}"))
+}
+
+/// How to run the binary: arguments, variables and working directory.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Launch {
+    args: Vec<OsString>,
+    envs: Vec<(String, String)>,
+    cwd: Option<PathBuf>,
+}
+
+impl Launch {
+    pub(crate) fn new() -> Self {
+        Launch::default()
+    }
+
+    /// Development mode on `127.0.0.1:0` with the database `db`.
+    pub(crate) fn dev(db: &Path) -> Self {
+        Launch::new()
+            .args(["--dev", "--bind", "127.0.0.1:0", "--db"])
+            .arg(db)
+    }
+
+    /// Verifying tokens of `issuer` for [`AUDIENCE`] with the key set at
+    /// `jwks_url`, on `127.0.0.1:0` with the database `db`.
+    pub(crate) fn verifying(issuer: &MockIssuer, jwks_url: &str, db: &Path) -> Self {
+        Launch::new()
+            .args(["--bind", "127.0.0.1:0", "--db"])
+            .arg(db)
+            .args(["--issuer", &issuer.issuer()])
+            .args(["--jwks-url", jwks_url])
+            .args(["--audience", AUDIENCE])
+    }
+
+    pub(crate) fn arg(mut self, arg: impl Into<OsString>) -> Self {
+        self.args.push(arg.into());
+        self
+    }
+
+    pub(crate) fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<OsString>,
+    {
+        self.args.extend(args.into_iter().map(Into::into));
+        self
+    }
+
+    pub(crate) fn env(mut self, key: &str, value: impl Into<String>) -> Self {
+        self.envs.push((key.to_owned(), value.into()));
+        self
+    }
+
+    pub(crate) fn cwd(mut self, dir: &Path) -> Self {
+        self.cwd = Some(dir.to_owned());
+        self
+    }
+
+    fn command(&self) -> Command {
+        let mut command = Command::new(BIN);
+        for key in SERVER_ENV {
+            command.env_remove(key);
+        }
+        command
+            .args(&self.args)
+            .envs(self.envs.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        if let Some(dir) = &self.cwd {
+            command.current_dir(dir);
+        }
+        command
+    }
+
+    /// Starts the server and waits for its `listening on` line.
+    ///
+    /// Panics with what it printed when it exits or stays silent instead.
+    pub(crate) async fn start(&self) -> Server {
+        match self.try_start().await {
+            Ok(server) => server,
+            Err(failure) => panic!("{failure}"),
+        }
+    }
+
+    /// Starts the server and waits for its `listening on` line, or says
+    /// what it printed when it exits or stays silent instead.
+    pub(crate) async fn try_start(&self) -> Result<Server, String> {
+        let mut child = self
+            .command()
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {BIN}: {e}"));
+        let stderr = drain(child.stderr.take().expect("piped stderr"));
+        let (tx, mut lines) = mpsc::unbounded_channel();
+        let stdout = child.stdout.take().expect("piped stdout");
+        std::thread::spawn(move || {
+            // Keeps reading after the harness stops listening, so the server
+            // never blocks on a full pipe.
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                let _ = tx.send(line);
+            }
+        });
+        let mut server = Server {
+            child,
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            stdout: Vec::new(),
+            stderr,
+            launch: self.clone(),
+        };
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            match tokio::time::timeout_at(deadline, lines.recv()).await {
+                Ok(Some(line)) => {
+                    if let Some(addr) = line.strip_prefix("listening on http://") {
+                        server.addr = connectable(addr.trim());
+                        server.stdout.push(line);
+                        return Ok(server);
+                    }
+                    server.stdout.push(line);
+                }
+                Ok(None) => {
+                    let status = server.wait_exit(Duration::from_secs(5)).await;
+                    return Err(format!(
+                        "the server exited ({status:?}) without printing `listening on`\n\
+                         args: {:?}\nstdout: {:#?}\nstderr: {}",
+                        self.args,
+                        server.stdout,
+                        server.stderr()
+                    ));
+                }
+                Err(_) => {
+                    return Err(format!(
+                        "no `listening on` line within {PATIENCE:?}\nargs: {:?}\nstdout: {:#?}\nstderr: {}",
+                        self.args,
+                        server.stdout,
+                        server.stderr()
+                    ));
+                }
+            }
+        }
+    }
+
+    /// Runs the binary to its end (killing it after [`PATIENCE`]) and
+    /// returns what it printed.
+    pub(crate) async fn run_to_exit(&self) -> Exit {
+        let mut child = self
+            .command()
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {BIN}: {e}"));
+        let stdout = drain(child.stdout.take().expect("piped stdout"));
+        let stderr = drain(child.stderr.take().expect("piped stderr"));
+        let status = wait_child(&mut child, PATIENCE).await;
+        if status.is_none() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        // The pipes close with the process; give the readers a moment to
+        // take the last bytes.
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while Arc::strong_count(&stdout) + Arc::strong_count(&stderr) > 2
+            && Instant::now() < deadline
+        {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let take = |text: &Arc<Mutex<String>>| text.lock().expect("not poisoned").clone();
+        Exit {
+            status,
+            stdout: take(&stdout),
+            stderr: take(&stderr),
+        }
+    }
+}
+
+/// What a finished run printed; `status` is `None` when it had to be killed.
+#[derive(Debug)]
+pub(crate) struct Exit {
+    pub(crate) status: Option<ExitStatus>,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
+}
+
+/// Reads a pipe to its end on a thread; the `Arc` is shared with that thread
+/// until then.
+fn drain(mut pipe: impl Read + Send + 'static) -> Arc<Mutex<String>> {
+    let text = Arc::new(Mutex::new(String::new()));
+    let shared = Arc::clone(&text);
+    std::thread::spawn(move || {
+        let mut buf = [0_u8; 8192];
+        while let Ok(n) = pipe.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            shared
+                .lock()
+                .expect("not poisoned")
+                .push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    });
+    text
+}
+
+/// Polls the child until it exits or `patience` runs out.
+async fn wait_child(child: &mut Child, patience: Duration) -> Option<ExitStatus> {
+    let deadline = Instant::now() + patience;
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some(status);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The address printed, made connectable: `0.0.0.0` becomes `127.0.0.1`.
+fn connectable(printed: &str) -> SocketAddr {
+    let addr: SocketAddr = printed
+        .parse()
+        .unwrap_or_else(|e| panic!("`listening on http://{printed}` is not an address: {e}"));
+    if addr.ip().is_unspecified() {
+        SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, addr.port()))
+    } else {
+        addr
+    }
+}
+
+/// A running server, killed when dropped.
+pub(crate) struct Server {
+    child: Child,
+    /// Where to connect.
+    pub(crate) addr: SocketAddr,
+    /// The lines printed on standard output up to `listening on`, included.
+    pub(crate) stdout: Vec<String>,
+    stderr: Arc<Mutex<String>>,
+    launch: Launch,
+}
+
+impl Server {
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// What the server logged so far.
+    pub(crate) fn stderr(&self) -> String {
+        self.stderr.lock().expect("not poisoned").clone()
+    }
+
+    /// The development token printed for `role`.
+    pub(crate) fn printed_token(&self, role: &str) -> Option<String> {
+        let prefix = format!("token for {role}: ");
+        self.stdout
+            .iter()
+            .find_map(|line| line.strip_prefix(&prefix))
+            .map(|token| token.trim().to_owned())
+    }
+
+    /// Sends a signal (`TERM`, `INT`) with the `kill` command.
+    pub(crate) fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -{name} failed");
+    }
+
+    /// Waits for the process to exit.
+    pub(crate) async fn wait_exit(&mut self, patience: Duration) -> Option<ExitStatus> {
+        wait_child(&mut self.child, patience).await
+    }
+
+    /// SIGTERM, then the exit status; panics when it does not exit in time.
+    pub(crate) async fn terminate(&mut self) -> ExitStatus {
+        self.signal("TERM");
+        match self.wait_exit(PATIENCE).await {
+            Some(status) => status,
+            None => panic!(
+                "the server did not exit within {PATIENCE:?} of SIGTERM\nstderr: {}",
+                self.stderr()
+            ),
+        }
+    }
+
+    /// Stops it gracefully and starts it again with the same settings.
+    pub(crate) async fn restart(&mut self) {
+        let status = self.terminate().await;
+        assert!(
+            status.success(),
+            "the server exited with {status} on SIGTERM"
+        );
+        self.restart_after_exit().await;
+    }
+
+    /// Starts it again with the same settings, once it has exited.
+    pub(crate) async fn restart_after_exit(&mut self) {
+        let next = self.launch.start().await;
+        *self = next;
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A token for each built-in role.
+#[derive(Debug, Clone)]
+pub(crate) struct Tokens {
+    pub(crate) assistant: String,
+    pub(crate) director: String,
+    pub(crate) producer: String,
+}
+
+/// A server with a client and tokens; fields drop in order, so the server
+/// stops before its directory goes.
+pub(crate) struct TestApp {
+    pub(crate) server: Server,
+    pub(crate) client: Client,
+    pub(crate) tokens: Tokens,
+    pub(crate) issuer: Option<MockIssuer>,
+    pub(crate) dir: TempDir,
+}
+
+/// A client that goes straight to the server: no proxy, no redirects.
+pub(crate) fn client() -> Client {
+    Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(60))
+        .build()
+        .expect("build a reqwest client")
+}
+
+/// A client that opens a new connection for every request, so that one
+/// request's fate on a connection cannot touch the next.
+pub(crate) fn unpooled_client() -> Client {
+    Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(60))
+        .pool_max_idle_per_host(0)
+        .build()
+        .expect("build a reqwest client")
+}
+
+/// A development-mode server with a fresh database.
+pub(crate) async fn spawn_app() -> TestApp {
+    spawn_dev_app_with(&[]).await
+}
+
+/// A development-mode server with a fresh database and more arguments.
+pub(crate) async fn spawn_dev_app_with(extra: &[&str]) -> TestApp {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let server = Launch::dev(&dir.path().join("casting.redb"))
+        .args(extra)
+        .start()
+        .await;
+    let tokens = dev_tokens(&server);
+    TestApp {
+        server,
+        client: client(),
+        tokens,
+        issuer: None,
+        dir,
+    }
+}
+
+fn dev_tokens(server: &Server) -> Tokens {
+    let token = |role: &str| {
+        server.printed_token(role).unwrap_or_else(|| {
+            panic!(
+                "no `token for {role}:` line before `listening on`: {:#?}",
+                server.stdout
+            )
+        })
+    };
+    Tokens {
+        assistant: token("assistant"),
+        director: token("director"),
+        producer: token("producer"),
+    }
+}
+
+/// A server verifying the tokens of a fresh mock issuer.
+pub(crate) async fn spawn_app_with_issuer() -> TestApp {
+    spawn_app_with(MockIssuer::start(), &[]).await
+}
+
+/// A server verifying the tokens of `issuer`, with more arguments.
+pub(crate) async fn spawn_app_with(issuer: MockIssuer, extra: &[&str]) -> TestApp {
+    let jwks_url = issuer.jwks_url();
+    spawn_app_with_jwks_url(issuer, &jwks_url, extra).await
+}
+
+/// A server verifying the tokens of `issuer` with the key set at
+/// `jwks_url`, with more arguments.
+pub(crate) async fn spawn_app_with_jwks_url(
+    issuer: MockIssuer,
+    jwks_url: &str,
+    extra: &[&str],
+) -> TestApp {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let server = Launch::verifying(&issuer, jwks_url, &dir.path().join("casting.redb"))
+        .args(extra)
+        .start()
+        .await;
+    let tokens = Tokens {
+        assistant: issuer.token(ASSISTANT),
+        director: issuer.token(DIRECTOR),
+        producer: issuer.token(PRODUCER),
+    };
+    TestApp {
+        server,
+        client: client(),
+        tokens,
+        issuer: Some(issuer),
+        dir,
+    }
+}
+
+impl TestApp {
+    pub(crate) fn url(&self, path: &str) -> String {
+        self.server.url(path)
+    }
+
+    /// The mock issuer of a server started with one.
+    pub(crate) fn issuer(&self) -> &MockIssuer {
+        self.issuer
+            .as_ref()
+            .expect("this app was started with a mock issuer")
+    }
+
+    /// A request without credentials.
+    pub(crate) fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.client.request(method, self.url(path))
+    }
+
+    /// A request with `Authorization: Bearer <token>`.
+    pub(crate) fn authed(&self, method: Method, path: &str, token: &str) -> RequestBuilder {
+        self.request(method, path).bearer_auth(token)
+    }
+
+    pub(crate) async fn get(&self, path: &str, token: &str) -> Reply {
+        send(self.authed(Method::GET, path, token)).await
+    }
+
+    pub(crate) async fn get_anonymously(&self, path: &str) -> Reply {
+        send(self.request(Method::GET, path)).await
+    }
+
+    pub(crate) async fn post(&self, path: &str, token: &str, body: &Value) -> Reply {
+        send(self.authed(Method::POST, path, token).json(body)).await
+    }
+
+    pub(crate) async fn patch(&self, path: &str, token: &str, body: &Value) -> Reply {
+        send(self.authed(Method::PATCH, path, token).json(body)).await
+    }
+
+    pub(crate) async fn delete(&self, path: &str, token: &str) -> Reply {
+        send(self.authed(Method::DELETE, path, token)).await
+    }
+
+    /// Creates a movie as the producer and returns it.
+    pub(crate) async fn create_movie(&self, title: &str, release: &str) -> Value {
+        let body = json!({"title": title, "release": release});
+        let reply = self.post("/movies", &self.tokens.producer, &body).await;
+        reply.ok()["movie added"].clone()
+    }
+
+    /// Creates an actor as the producer and returns it.
+    pub(crate) async fn create_actor(
+        &self,
+        name: &str,
+        age: u64,
+        gender: &str,
+        movie_id: Option<u64>,
+    ) -> Value {
+        let body = json!({"name": name, "age": age, "gender": gender, "movie_id": movie_id});
+        let reply = self.post("/actors", &self.tokens.producer, &body).await;
+        reply.ok()["actor added"].clone()
+    }
+
+    /// Reads a movie back as the producer.
+    pub(crate) async fn movie(&self, id: u64) -> Value {
+        let reply = self
+            .get(&format!("/movies/{id}"), &self.tokens.producer)
+            .await;
+        reply.ok()["movie"].clone()
+    }
+
+    /// Reads an actor back as the producer.
+    pub(crate) async fn actor(&self, id: u64) -> Value {
+        let reply = self
+            .get(&format!("/actors/{id}"), &self.tokens.producer)
+            .await;
+        reply.ok()["actor"].clone()
+    }
+}
+
+/// The `id` of a record.
+pub(crate) fn id_of(record: &Value) -> u64 {
+    record["id"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no positive integer id in {record}"))
+}
+
+/// The ids of a list of records.
+pub(crate) fn ids(records: &Value) -> Vec<u64> {
+    records
+        .as_array()
+        .unwrap_or_else(|| panic!("not a list: {records}"))
+        .iter()
+        .map(id_of)
+        .collect()
+}
+
+/// Sends a request; a transport error fails the test.
+pub(crate) async fn send(request: RequestBuilder) -> Reply {
+    let response = request
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("the request failed: {e:?}"));
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let text = response
+        .text()
+        .await
+        .unwrap_or_else(|e| panic!("reading the body failed: {e:?}"));
+    let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+    Reply {
+        status,
+        headers,
+        text,
+        json,
+    }
+}
+
+/// A response, read whole.
+pub(crate) struct Reply {
+    pub(crate) status: u16,
+    pub(crate) headers: HeaderMap,
+    pub(crate) text: String,
+    pub(crate) json: Value,
+}
+
+impl std::fmt::Debug for Reply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "HTTP {} {:?} {}", self.status, self.headers, self.text)
+    }
+}
+
+impl Reply {
+    /// A header as text.
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts the status and returns the JSON body.
+    #[track_caller]
+    pub(crate) fn expect_status(&self, status: u16) -> &Value {
+        assert_eq!(self.status, status, "expected HTTP {status}, got {self:?}");
+        &self.json
+    }
+
+    /// Asserts a 200 and returns the JSON body.
+    #[track_caller]
+    pub(crate) fn ok(&self) -> &Value {
+        self.expect_status(200)
+    }
+
+    /// Asserts the error envelope of API.md, exactly
+    /// `{"success": false, "error": status, "message": str, "code": code}`,
+    /// and returns the message.
+    #[track_caller]
+    pub(crate) fn expect_error(&self, status: u16, code: &str) -> &str {
+        assert_eq!(
+            self.status, status,
+            "expected HTTP {status} {code}, got {self:?}"
+        );
+        let content_type = self.header("content-type").unwrap_or_default();
+        assert!(
+            content_type.starts_with("application/json"),
+            "an error is JSON, but its content type is {content_type:?}: {self:?}"
+        );
+        let object = self
+            .json
+            .as_object()
+            .unwrap_or_else(|| panic!("the error body is not a JSON object: {self:?}"));
+        let mut keys: Vec<&str> = object.keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            ["code", "error", "message", "success"],
+            "the error envelope has other keys: {self:?}"
+        );
+        assert_eq!(self.json["success"], json!(false), "{self:?}");
+        assert_eq!(self.json["error"], json!(status), "{self:?}");
+        assert_eq!(self.json["code"], json!(code), "{self:?}");
+        let message = self.json["message"]
+            .as_str()
+            .unwrap_or_else(|| panic!("the message is not a string: {self:?}"));
+        assert!(!message.is_empty(), "the message is empty: {self:?}");
+        message
+    }
+
+    /// Asserts a 422 `unprocessable` whose message names `field`.
+    #[track_caller]
+    pub(crate) fn expect_unprocessable(&self, field: &str) {
+        let message = self.expect_error(422, "unprocessable");
+        assert!(
+            message.contains(field),
+            "the 422 message does not name `{field}`: {self:?}"
+        );
+    }
+
+    /// The `WWW-Authenticate` header, which must be there.
+    #[track_caller]
+    pub(crate) fn www_authenticate(&self) -> &str {
+        self.header("www-authenticate")
+            .unwrap_or_else(|| panic!("no WWW-Authenticate header: {self:?}"))
+    }
+}
+
+/// Reads a raw HTTP/1.1 head, up to and including `\r\n\r\n`, within 20 s.
+pub(crate) async fn read_head(stream: &mut TcpStream) -> String {
+    let mut head = Vec::new();
+    let mut byte = [0_u8; 1];
+    let read = async {
+        while !head.ends_with(b"\r\n\r\n") {
+            match stream.read(&mut byte).await {
+                Ok(1) => head.push(byte[0]),
+                _ => break,
+            }
+        }
+    };
+    let timed_out = tokio::time::timeout(Duration::from_secs(20), read)
+        .await
+        .is_err();
+    assert!(
+        !timed_out,
+        "no complete head within 20 s: {:?}",
+        String::from_utf8_lossy(&head)
+    );
+    String::from_utf8_lossy(&head).into_owned()
+}

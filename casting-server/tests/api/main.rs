@@ -1,0 +1,21 @@
+//! The black-box suite of `casting-server`: every test starts the real binary
+//! on `127.0.0.1:0` and speaks HTTP to it, as a client of API.md would.
+
+// clippy.toml allows these in `#[test]` functions only; the harness's helpers
+// are test code too, and a failed expectation there is a failed test.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+mod actors;
+mod auth;
+mod config;
+mod cors;
+mod dev_mode;
+mod errors;
+mod helpers;
+mod meta;
+mod mock_issuer;
+mod movies;
+mod pagination;
+mod permissions;
+mod search;
+mod shutdown;

@@ -86,9 +86,10 @@ async fn an_actor_cast_on_create_appears_in_the_movie() {
 async fn a_movie_id_naming_no_movie_is_a_422_naming_movie_id() {
     let app = spawn_app().await;
 
-    let reply = post_actor(&app, &robert(json!(4242))).await;
-
-    reply.expect_unprocessable("movie_id");
+    for movie_id in [4242, 0] {
+        let reply = post_actor(&app, &robert(json!(movie_id))).await;
+        reply.expect_unprocessable("movie_id");
+    }
 }
 
 #[tokio::test]

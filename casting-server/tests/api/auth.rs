@@ -121,6 +121,13 @@ async fn a_token_that_is_not_a_jwt_is_an_invalid_header() {
         let reply = get_movies(&app, &token).await;
         assert_eq!(reply.status, 401, "token {token:?}: {reply:?}");
         reply.expect_error(401, "invalid_header");
+        let challenge = reply.www_authenticate();
+        assert!(
+            challenge.starts_with("Bearer")
+                && (challenge.contains("error=\"invalid_request\"")
+                    || challenge.contains("error=\"invalid_token\"")),
+            "for {token:?}, WWW-Authenticate is {challenge:?}"
+        );
     }
 }
 
@@ -187,6 +194,19 @@ async fn the_leeway_flag_sets_the_tolerance() {
     get_movies(&lenient, &lenient.issuer().sign(&claims))
         .await
         .ok();
+}
+
+#[tokio::test]
+async fn a_token_without_typ_is_accepted() {
+    // RFC 7519, 5.1: `typ` is optional, and API.md asks nothing of it.
+    let app = spawn_app_with_issuer().await;
+    let header = json!({"alg": "RS256", "kid": "kid-1"});
+
+    let token = keys()
+        .primary
+        .sign(&signature::RSA_PKCS1_SHA256, &header, &good_claims(&app));
+
+    get_movies(&app, &token).await.ok();
 }
 
 #[tokio::test]
@@ -664,6 +684,47 @@ async fn a_flood_of_unknown_kids_causes_at_most_one_refetch() {
         refetches <= 1,
         "{refetches} fetches of the key set for 200 unknown kids"
     );
+}
+
+#[tokio::test]
+async fn a_failing_key_set_is_not_hammered_by_unknown_kids() {
+    let app = spawn_app_with_issuer().await;
+    get_movies(&app, &app.tokens.assistant).await.ok();
+    app.issuer().set_mode(Mode::Error);
+    let before = app.issuer().fetches();
+
+    for n in 0..30 {
+        let header = json!({"alg": "RS256", "typ": "JWT", "kid": format!("unknown-{n}")});
+        let token = keys()
+            .primary
+            .sign(&signature::RSA_PKCS1_SHA256, &header, &good_claims(&app));
+        expect_invalid_token(&get_movies(&app, &token).await, "invalid_token");
+    }
+
+    let refetches = app.issuer().fetches() - before;
+    assert!(
+        refetches <= 1,
+        "{refetches} fetches of a failing key set for 30 unknown kids"
+    );
+}
+
+#[tokio::test]
+async fn concurrent_requests_share_one_hanging_fetch() {
+    let issuer = MockIssuer::start();
+    issuer.set_mode(Mode::Hang);
+    let app = spawn_app_with(issuer, &[]).await;
+
+    let mut burst = JoinSet::new();
+    for _ in 0..20 {
+        let request = app.authed(Method::GET, "/movies", &app.tokens.assistant);
+        burst.spawn(send(request));
+    }
+    while let Some(reply) = burst.join_next().await {
+        let reply = reply.expect("the request task finished");
+        reply.expect_error(503, "auth_unavailable");
+    }
+
+    assert_eq!(app.issuer().fetches(), 1, "key set fetches");
 }
 
 #[tokio::test]

@@ -376,3 +376,34 @@ async fn the_audience_flag_decides_which_audience_is_accepted() {
 
     reply.expect_error(401, "invalid_claims");
 }
+
+#[tokio::test]
+async fn the_dev_issuer_and_audience_do_not_imply_development_mode() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+
+    let exit = Launch::new()
+        .args(["--bind", "127.0.0.1:0", "--db"])
+        .arg(db_in(&dir))
+        .args(["--issuer", "casting-dev", "--audience", "casting-agency"])
+        .run_to_exit()
+        .await;
+
+    assert!(
+        exit.status.is_some_and(|s| !s.success()),
+        "started without a key set or --dev: {exit:?}"
+    );
+}
+
+#[tokio::test]
+async fn casting_dev_false_is_not_development_mode() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+
+    let exit = Launch::new()
+        .args(["--bind", "127.0.0.1:0", "--db"])
+        .arg(db_in(&dir))
+        .env("CASTING_DEV", "false")
+        .run_to_exit()
+        .await;
+
+    assert_refused(&exit, &["API_AUDIENCE", "--audience"]);
+}

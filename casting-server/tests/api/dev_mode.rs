@@ -359,3 +359,24 @@ async fn dev_tokens_of_one_database_do_not_open_another() {
     assert_eq!(reply.status, 401, "{reply:?}");
     assert_eq!(code, &json!("invalid_token"), "{reply:?}");
 }
+
+#[tokio::test]
+async fn the_token_command_defaults_to_the_database_in_the_working_directory() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let exit = Launch::new()
+        .args(["token", "--role", "assistant"])
+        .cwd(dir.path())
+        .run_to_exit()
+        .await;
+    assert!(exit.status.is_some_and(|s| s.success()), "{exit:?}");
+    let token = exit.stdout.trim().to_owned();
+
+    let server = Launch::new()
+        .args(["--dev", "--bind", "127.0.0.1:0"])
+        .cwd(dir.path())
+        .start()
+        .await;
+    let reply = send(client().get(server.url("/movies")).bearer_auth(&token)).await;
+
+    reply.ok();
+}

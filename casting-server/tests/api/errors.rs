@@ -140,6 +140,37 @@ async fn a_body_that_is_not_json_is_a_400() {
 }
 
 #[tokio::test]
+async fn a_json_body_that_is_not_an_object_is_a_422() {
+    // Valid JSON, so not a 400; a body of the wrong type is a validation fault.
+    let app = spawn_app().await;
+
+    for body in [json!([]), json!("Universe"), json!(null), json!(42)] {
+        let reply = app.post("/movies", &app.tokens.producer, &body).await;
+        assert_eq!(reply.status, 422, "body {body}: {reply:?}");
+        reply.expect_error(422, "unprocessable");
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_query_parameter_is_ignored() {
+    // 400 is for a malformed parameter; one the route does not take (a
+    // cache buster, a probe's marker) is not malformed, and the original
+    // service, which took none, ignored them all.
+    let app = spawn_app().await;
+    let movie = id_of(&app.create_movie("Universe", "2010-10-13").await);
+
+    for path in [
+        "/movies?_=1700000000".to_owned(),
+        format!("/movies/{movie}?fields=title"),
+        "/actors/search?name=x".to_owned(),
+        "/health?probe=1".to_owned(),
+    ] {
+        let reply = app.get(&path, &app.tokens.producer).await;
+        assert_eq!(reply.status, 200, "{path}: {reply:?}");
+    }
+}
+
+#[tokio::test]
 async fn a_malformed_limit_is_a_400_on_every_list_route() {
     let app = spawn_app().await;
 
@@ -386,6 +417,25 @@ async fn json_with_a_charset_parameter_is_accepted() {
         "/movies",
         Some(&app.tokens.producer),
         Some("application/json; charset=utf-8"),
+        body,
+    )
+    .await;
+
+    reply.ok();
+}
+
+#[tokio::test]
+async fn the_media_type_is_matched_case_insensitively() {
+    // RFC 9110, 8.3.1: type, subtype and parameter names are case-insensitive.
+    let app = spawn_app().await;
+
+    let body = json!({"title": "Universe", "release": "2010-10-13"}).to_string();
+    let reply = raw(
+        &app,
+        Method::POST,
+        "/movies",
+        Some(&app.tokens.producer),
+        Some("Application/JSON"),
         body,
     )
     .await;

@@ -212,3 +212,26 @@ async fn health_and_openapi_need_no_token() {
         assert_eq!(reply.status, 200, "{path}: {reply:?}");
     }
 }
+
+#[tokio::test]
+async fn every_protected_route_without_a_token_is_a_401_with_a_bare_challenge() {
+    let app = spawn_app().await;
+
+    let mut wrong = Vec::new();
+    for (_, method, template) in ROUTES {
+        let path = template.replace("{movie}", "1").replace("{actor}", "1");
+        let mut request = app.request(method.clone(), &path);
+        if matches!(*method, Method::POST | Method::PATCH) {
+            request = request.json(&json!({}));
+        }
+        let reply = send(request).await;
+        let as_expected = reply.status == 401
+            && reply.json["code"] == json!("authorization_header_missing")
+            && reply.header("www-authenticate") == Some("Bearer");
+        if !as_expected {
+            wrong.push(format!("{method} {path}: {reply:?}"));
+        }
+    }
+
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}

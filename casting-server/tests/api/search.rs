@@ -300,3 +300,31 @@ async fn a_search_query_may_be_percent_encoded() {
 
     assert_eq!(ids(&reply.ok()["movies"]), [universal]);
 }
+
+#[tokio::test]
+async fn q_is_matched_literally() {
+    let app = spawn_app().await;
+    let mister = id_of(&app.create_movie("Mr. Smith", "2001-01-01").await);
+    app.create_movie("Mrs Smith", "2001-01-01").await;
+    app.create_movie("Smith (*)", "2001-01-01").await;
+
+    let reply = app.get("/movies/search?q=r.", &app.tokens.assistant).await;
+
+    assert_eq!(ids(&reply.ok()["movies"]), [mister]);
+}
+
+#[tokio::test]
+async fn q_ignores_case_beyond_ascii() {
+    let app = spawn_app().await;
+    let amelie = id_of(
+        &app.create_movie("Le Fabuleux Destin d'Amélie", "2001-04-25")
+            .await,
+    );
+    app.create_movie("Amelia", "2009-10-23").await;
+
+    let reply = app
+        .get("/movies/search?q=AM%C3%89LIE", &app.tokens.assistant)
+        .await;
+
+    assert_eq!(ids(&reply.ok()["movies"]), [amelie]);
+}

@@ -157,3 +157,44 @@ async fn after_sigterm_the_server_stops_listening() {
         "{addr} still accepts connections"
     );
 }
+
+#[tokio::test]
+async fn after_sigterm_new_connections_are_not_served() {
+    let app = spawn_app().await;
+    let (mut stream, body) = start_post(app.server.addr, &app.tokens.producer, "In flight").await;
+
+    app.server.signal("TERM");
+    // The signal takes a moment to land: poll until a new connection fails,
+    // for at most 10 s, while the request above is still in flight.
+    let client = crate::helpers::unpooled_client();
+    let mut served = 0;
+    let mut refused = false;
+    for _ in 0..40 {
+        let attempt = client
+            .get(app.url("/health"))
+            .timeout(Duration::from_millis(250))
+            .send()
+            .await;
+        match attempt {
+            Ok(_) => served += 1,
+            Err(_) => {
+                refused = true;
+                break;
+            }
+        }
+    }
+    stream
+        .write_all(body.as_bytes())
+        .await
+        .expect("send the body");
+    let head = read_head(&mut stream).await;
+
+    assert!(
+        refused,
+        "{served} new connections were served after SIGTERM"
+    );
+    assert!(
+        head.starts_with("HTTP/1.1 200"),
+        "the in-flight request got {head:?}"
+    );
+}

@@ -628,6 +628,9 @@ async fn the_algorithms_flag_can_leave_rs256_out() {
 async fn a_rotated_key_is_picked_up_on_first_use() {
     let issuer = MockIssuer::start();
     let app = spawn_app_with(issuer, &[]).await;
+    // A server that fetches at startup should have its answer before the
+    // rotation, so that the first use of kid-2 is what asks again.
+    wait_for_fetches(app.issuer(), 1, Duration::from_secs(1)).await;
     app.issuer().publish_rotated_key();
 
     let token = keys().rotated.rs256(&good_claims(&app));

@@ -5,7 +5,9 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{PRODUCER, Reply, TestApp, id_of, send, spawn_app, spawn_app_with_issuer};
+use crate::helpers::{
+    ASSISTANT, DIRECTOR, PRODUCER, Reply, TestApp, id_of, send, spawn_app, spawn_app_with_issuer,
+};
 
 /// The ten permissions and the routes each opens.
 const ROUTES: &[(&str, Method, &str)] = &[
@@ -80,9 +82,6 @@ async fn mismatches(app: &TestApp, admin: &str, token: &str, granted: &[&str]) -
     wrong
 }
 
-const ASSISTANT: &[&str] = crate::helpers::ASSISTANT;
-const DIRECTOR: &[&str] = crate::helpers::DIRECTOR;
-
 #[tokio::test]
 async fn the_dev_assistant_token_opens_exactly_the_assistant_routes() {
     let app = spawn_app().await;
@@ -150,10 +149,8 @@ async fn a_token_without_permissions_opens_no_route() {
 #[tokio::test]
 async fn each_permission_alone_opens_exactly_its_routes() {
     let app = spawn_app_with_issuer().await;
-    let all: Vec<&str> = PRODUCER.to_vec();
-
     let mut wrong = Vec::new();
-    for permission in all {
+    for &permission in PRODUCER {
         let token = app.issuer().token(&[permission]);
         for line in mismatches(&app, &app.tokens.producer, &token, &[permission]).await {
             wrong.push(format!("with only {permission}: {line}"));

@@ -593,3 +593,22 @@ async fn the_actor_list_is_in_ascending_id_order() {
 
     assert_eq!(ids(&reply.ok()["All Actors"]), created);
 }
+
+#[tokio::test]
+async fn a_null_in_an_actor_patch_is_a_422_naming_the_field() {
+    let app = spawn_app().await;
+    let actor = app.create_actor("Robert Downey Jr", 44, "Male", None).await;
+    let id = id_of(&actor);
+
+    for (field, body) in [
+        ("name", json!({"name": null, "age": 45})),
+        ("age", json!({"age": null, "gender": "Female"})),
+        ("gender", json!({"gender": null, "age": 45})),
+    ] {
+        let reply = app
+            .patch(&format!("/actors/{id}"), &app.tokens.director, &body)
+            .await;
+        reply.expect_unprocessable(field);
+    }
+    assert_eq!(app.actor(id).await, actor);
+}

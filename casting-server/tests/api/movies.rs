@@ -615,3 +615,59 @@ async fn the_movie_list_is_in_ascending_id_order() {
 
     assert_eq!(ids(&reply.ok()["movies"]), created);
 }
+
+#[tokio::test]
+async fn a_null_in_a_movie_patch_is_a_422_naming_the_field() {
+    let app = spawn_app().await;
+    let movie = app.create_movie("Universe", "2010-10-13").await;
+    let id = id_of(&movie);
+
+    for (field, body) in [
+        ("title", json!({"title": null, "release": "2011-11-11"})),
+        ("release", json!({"title": "Multiverse", "release": null})),
+    ] {
+        let reply = app
+            .patch(&format!("/movies/{id}"), &app.tokens.director, &body)
+            .await;
+        reply.expect_unprocessable(field);
+    }
+    assert_eq!(app.movie(id).await, movie);
+}
+
+#[tokio::test]
+async fn concurrent_creates_get_distinct_ids() {
+    let app = spawn_app().await;
+
+    let mut creates = tokio::task::JoinSet::new();
+    for n in 0..40 {
+        let request = app
+            .authed(reqwest::Method::POST, "/movies", &app.tokens.producer)
+            .json(&json!({"title": format!("Movie {n}"), "release": "2001-01-01"}));
+        creates.spawn(crate::helpers::send(request));
+    }
+    let mut created = Vec::new();
+    while let Some(reply) = creates.join_next().await {
+        let reply = reply.expect("the request task finished");
+        created.push(id_of(&reply.ok()["movie added"]));
+    }
+
+    created.sort_unstable();
+    created.dedup();
+    assert_eq!(created.len(), 40, "ids were shared: {created:?}");
+    let list = app.get("/movies", &app.tokens.producer).await;
+    assert_eq!(list.ok()["Total number of movies"], json!(40));
+}
+
+#[tokio::test]
+async fn answers_are_json() {
+    let app = spawn_app().await;
+    app.create_movie("Universe", "2010-10-13").await;
+
+    let reply = app.get("/movies", &app.tokens.assistant).await;
+
+    let content_type = reply.header("content-type").unwrap_or_default();
+    assert!(
+        content_type.starts_with("application/json"),
+        "{content_type:?}"
+    );
+}

@@ -198,3 +198,15 @@ async fn after_sigterm_new_connections_are_not_served() {
         "the in-flight request got {head:?}"
     );
 }
+
+#[tokio::test]
+async fn sigterm_exits_0_while_the_key_set_fetch_hangs() {
+    let issuer = crate::mock_issuer::MockIssuer::start();
+    issuer.set_mode(crate::mock_issuer::Mode::Hang);
+    let mut app = crate::helpers::spawn_app_with(issuer, &[]).await;
+
+    app.server.signal("TERM");
+    let status = app.server.wait_exit(Duration::from_secs(10)).await;
+
+    assert_eq!(status.and_then(|s| s.code()), Some(0), "exit: {status:?}");
+}

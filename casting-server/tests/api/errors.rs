@@ -93,11 +93,17 @@ async fn a_non_numeric_id_is_a_404() {
     let app = spawn_app().await;
     let token = &app.tokens.producer;
 
-    for path in ["/movies/abc", "/actors/abc", "/movies/1.5", "/actors/%20"] {
+    for (path, patch) in [
+        ("/movies/abc", json!({"title": "Multiverse"})),
+        ("/movies/1.5", json!({"title": "Multiverse"})),
+        ("/actors/abc", json!({"age": 45})),
+        ("/actors/%20", json!({"age": 45})),
+    ] {
         app.get(path, token).await.expect_error(404, "not_found");
         app.delete(path, token).await.expect_error(404, "not_found");
-        let reply = app.patch(path, token, &json!({"title": "x"})).await;
-        reply.expect_error(404, "not_found");
+        app.patch(path, token, &patch)
+            .await
+            .expect_error(404, "not_found");
     }
 }
 

@@ -210,6 +210,25 @@ async fn a_token_without_typ_is_accepted() {
 }
 
 #[tokio::test]
+async fn a_token_accepted_before_it_expires_is_refused_after() {
+    let app = spawn_app_with(MockIssuer::start(), &["--leeway", "0"]).await;
+    let mut claims = good_claims(&app);
+    let exp = now() + 2;
+    claims["exp"] = json!(exp);
+    let token = app.issuer().sign(&claims);
+    get_movies(&app, &token).await.ok();
+
+    // The subject here is the clock: wait, bounded, until `exp` has passed.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while now() <= exp && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let reply = get_movies(&app, &token).await;
+
+    expect_invalid_token(&reply, "token_expired");
+}
+
+#[tokio::test]
 async fn a_token_not_yet_valid_is_invalid_claims() {
     let app = spawn_app_with_issuer().await;
     let mut claims = good_claims(&app);

@@ -113,9 +113,22 @@ impl App {
         B: Body<Data = Bytes> + Send,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
-        self.dispatch(request)
+        let unread_body =
+            !request.body().is_end_stream() && request.version() <= http::Version::HTTP_11;
+        let mut response = self
+            .dispatch(request)
             .await
-            .unwrap_or_else(ApiError::into_response)
+            .unwrap_or_else(ApiError::into_response);
+        let status = response.status();
+        if unread_body && (status.is_client_error() || status.is_server_error()) {
+            // The body of a refused request may be left unread, so the
+            // connection cannot carry another request; saying so lets a
+            // keep-alive client reconnect instead of failing (RFC 9112 9.6).
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, http::HeaderValue::from_static("close"));
+        }
+        response
     }
 
     async fn dispatch<B>(&self, request: Request<B>) -> Result<HttpResponse, ApiError>
@@ -151,16 +164,16 @@ impl App {
         match endpoint {
             ListMovies => MOVIES.list(self, p, query).await,
             SearchMovies => routes::movies::search(self, p, query).await,
-            GetMovie(id) => MOVIES.get(self, p, id, query).await,
-            CreateMovie => MOVIES.create(self, p, query, headers, body).await,
-            UpdateMovie(id) => MOVIES.update(self, p, id, query, headers, body).await,
-            DeleteMovie(id) => MOVIES.delete(self, p, id, query).await,
+            GetMovie(id) => MOVIES.get(self, p, id).await,
+            CreateMovie => MOVIES.create(self, p, headers, body).await,
+            UpdateMovie(id) => MOVIES.update(self, p, id, headers, body).await,
+            DeleteMovie(id) => MOVIES.delete(self, p, id).await,
             ListActors => ACTORS.list(self, p, query).await,
             SearchActors => routes::actors::search(self, p, query).await,
-            GetActor(id) => ACTORS.get(self, p, id, query).await,
-            CreateActor => ACTORS.create(self, p, query, headers, body).await,
-            UpdateActor(id) => ACTORS.update(self, p, id, query, headers, body).await,
-            DeleteActor(id) => ACTORS.delete(self, p, id, query).await,
+            GetActor(id) => ACTORS.get(self, p, id).await,
+            CreateActor => ACTORS.create(self, p, headers, body).await,
+            UpdateActor(id) => ACTORS.update(self, p, id, headers, body).await,
+            DeleteActor(id) => ACTORS.delete(self, p, id).await,
             Health | OpenApi | Jwks => routes::meta::public(self, endpoint),
         }
     }

@@ -23,9 +23,9 @@ const MISS_INTERVAL: Duration = Duration::from_secs(30);
 const MAX_STALE: Duration = Duration::from_secs(24 * 60 * 60);
 /// The refresh period when the issuer gives no `max-age`.
 const DEFAULT_MAX_AGE: Duration = Duration::from_secs(10 * 60);
-/// Bounds on an issuer's `max-age`, so a typo can neither hammer it nor
-/// pin keys for days.
-const MIN_MAX_AGE: Duration = Duration::from_secs(30);
+/// Bounds on an issuer's `max-age`, so `max-age=0` cannot turn the refresh
+/// into a busy loop and a typo cannot pin keys for days.
+const MIN_MAX_AGE: Duration = Duration::from_secs(1);
 const MAX_MAX_AGE: Duration = Duration::from_secs(24 * 60 * 60);
 /// The largest key set document read.
 const MAX_DOCUMENT_BYTES: usize = 256 * 1024;
@@ -57,7 +57,9 @@ struct Cache {
 
 #[derive(Default)]
 struct Fetching {
-    /// When a fetch last started, for the miss rate limit.
+    /// When an unknown `kid` last started a fetch, for the miss rate
+    /// limit. Background refreshes do not count: they would otherwise keep
+    /// a rotated key out for 30 s after every refresh.
     last_attempt: Option<Instant>,
     /// The fetch in flight, which late comers wait on instead of starting one.
     in_flight: Option<Shared<BoxFuture<'static, ()>>>,
@@ -176,8 +178,8 @@ impl JwksClient {
         }
     }
 
-    /// Joins the fetch in flight, or starts one unless `forced` is false and
-    /// one started less than 30 seconds ago. Returns whether the cache holds
+    /// Joins the fetch in flight, or starts one; unless `forced` (the
+    /// background refresh), at most one per 30 seconds. Returns whether the cache holds
     /// a key set fetched by this call or the one it joined.
     async fn shared_fetch(self: &Arc<Self>, forced: bool) -> bool {
         let before = self
@@ -190,13 +192,15 @@ impl JwksClient {
             match &fetching.in_flight {
                 Some(fetch) => fetch.clone(),
                 None => {
-                    let recent = fetching
-                        .last_attempt
-                        .is_some_and(|at| at.elapsed() < MISS_INTERVAL);
-                    if recent && !forced {
-                        return false;
+                    if !forced {
+                        let recent = fetching
+                            .last_attempt
+                            .is_some_and(|at| at.elapsed() < MISS_INTERVAL);
+                        if recent {
+                            return false;
+                        }
+                        fetching.last_attempt = Some(Instant::now());
                     }
-                    fetching.last_attempt = Some(Instant::now());
                     let client = Arc::clone(self);
                     // Spawned, so the fetch finishes even when the request
                     // that started it goes away.
@@ -264,7 +268,7 @@ mod tests {
     fn max_age_is_read_and_bounded() {
         let age = |v: &str| max_age(Some(&HeaderValue::from_str(v).unwrap()));
         assert_eq!(age("public, max-age=120"), Duration::from_secs(120));
-        assert_eq!(age("max-age=1"), MIN_MAX_AGE);
+        assert_eq!(age("max-age=0"), MIN_MAX_AGE);
         assert_eq!(age("max-age=99999999"), MAX_MAX_AGE);
         assert_eq!(age("no-cache"), DEFAULT_MAX_AGE);
         assert_eq!(max_age(None), DEFAULT_MAX_AGE);

@@ -153,9 +153,7 @@ where
         app: &App,
         principal: &Arc<Principal>,
         raw_id: &str,
-        query: Option<&str>,
     ) -> Result<HttpResponse, ApiError> {
-        query::none(query)?;
         let id = id(raw_id)?;
         let get = self.get;
         let record = app
@@ -173,7 +171,6 @@ where
         &self,
         app: &App,
         principal: &Arc<Principal>,
-        query: Option<&str>,
         headers: &HeaderMap,
         body: B,
     ) -> Result<HttpResponse, ApiError>
@@ -182,7 +179,6 @@ where
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
         R: Identified,
     {
-        query::none(query)?;
         let value = body::read_json(headers, body, app.body_limit()).await?;
         let input = (self.decode_new)(&value).map_err(unprocessable)?;
         let record = app
@@ -205,7 +201,6 @@ where
         app: &App,
         principal: &Arc<Principal>,
         raw_id: &str,
-        query: Option<&str>,
         headers: &HeaderMap,
         body: B,
     ) -> Result<HttpResponse, ApiError>
@@ -213,7 +208,6 @@ where
         B: Body<Data = Bytes> + Send,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
-        query::none(query)?;
         let id = id(raw_id)?;
         let value = body::read_json(headers, body, app.body_limit()).await?;
         let patch = (self.decode_patch)(&value).map_err(unprocessable)?;
@@ -233,9 +227,7 @@ where
         app: &App,
         principal: &Arc<Principal>,
         raw_id: &str,
-        query: Option<&str>,
     ) -> Result<HttpResponse, ApiError> {
-        query::none(query)?;
         let id = id(raw_id)?;
         let deleted = app
             .write(principal, (self.delete)(id), Written::into_deleted)

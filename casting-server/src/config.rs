@@ -104,6 +104,11 @@ pub struct ServeArgs {
     #[arg(long, env = "CASTING_DEV_ALLOW_REMOTE", value_parser = BoolishValueParser::new(), default_value_t = false, num_args = 0, default_missing_value = "true")]
     pub dev_allow_remote: bool,
 
+    /// Commit concurrent writes together, one fsync per batch; turning it
+    /// off commits each write alone (the benchmark's baseline).
+    #[arg(long, env = "CASTING_GROUP_COMMIT", value_parser = BoolishValueParser::new(), default_value_t = true, hide = true, action = clap::ArgAction::Set)]
+    pub group_commit: bool,
+
     /// The largest request body accepted, in bytes.
     #[arg(long, env = "CASTING_BODY_LIMIT", default_value_t = DEFAULT_LIMIT)]
     pub body_limit: usize,
@@ -151,6 +156,8 @@ pub struct Settings {
     pub cors: CorsOrigins,
     /// The body limit in bytes.
     pub body_limit: usize,
+    /// Whether concurrent writes share a commit.
+    pub group_commit: bool,
 }
 
 /// A setting is missing or wrong; the message says what to set.
@@ -330,6 +337,7 @@ impl Settings {
             leeway: args.leeway,
             cors: parse_cors(&args.cors_origins)?,
             body_limit: args.body_limit,
+            group_commit: args.group_commit,
         })
     }
 
@@ -450,6 +458,16 @@ mod tests {
             CorsOrigins::List(vec!["https://a.example".into(), "https://b.example".into()])
         );
         assert!(args(&["--dev", "--cors-origins", "not an origin"]).is_err());
+    }
+
+    #[test]
+    fn group_commit_is_on_unless_turned_off() {
+        assert!(args(&["--dev"]).unwrap().group_commit);
+        assert!(
+            !args(&["--dev", "--group-commit", "false"])
+                .unwrap()
+                .group_commit
+        );
     }
 
     #[test]

@@ -35,7 +35,21 @@ fn main() -> ExitCode {
         Ok(runtime) => runtime,
         Err(error) => return report(Err(error)),
     };
-    report(runtime.block_on(casting_server::serve(settings, shutdown_signal())))
+    report(runtime.block_on(async {
+        ignore_file_size_signal();
+        casting_server::serve(settings, shutdown_signal()).await
+    }))
+}
+
+/// A store file that would grow past the process's file size limit
+/// (`RLIMIT_FSIZE`) must fail that write with `EFBIG`, which the store
+/// reports as a 500, rather than kill the server with SIGXFSZ. Tokio keeps a
+/// registered handler for the life of the process, so the stream may go.
+fn ignore_file_size_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    if let Err(error) = signal(SignalKind::from_raw(libc::SIGXFSZ)) {
+        tracing::warn!(%error, "could not catch SIGXFSZ; a file size limit will stop the server");
+    }
 }
 
 fn report<E: std::fmt::Display>(result: Result<(), E>) -> ExitCode {

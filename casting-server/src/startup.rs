@@ -108,7 +108,7 @@ pub async fn serve(
             (KeySource::Remote(client), None)
         }
     };
-    let writer = Writer::start(Arc::clone(&store), true)?;
+    let writer = Writer::start(Arc::clone(&store), settings.group_commit)?;
     let app = App::new(
         Agency::new(store),
         writer,

@@ -1,0 +1,423 @@
+//! The load benchmark: the real `casting-server` (release build, development
+//! mode, seeded temporary store) against hyper's own floor on the same
+//! machine, in one run.
+//!
+//! The server is pinned to core 0 and wrk (1 thread, 64 connections) to
+//! core 1. Each scenario alternates server and floor (A, B, A, B ...) and
+//! reports medians of per-round figures, and the median of the per-round
+//! ratios, so the noise of a shared machine cancels as far as it can.
+//!
+//! Run: `cargo run --release -p casting-benches --bin load` (needs `wrk`,
+//! from Debian's package of that name). `LOAD_SECONDS` (default 5),
+//! `LOAD_ROUNDS` (default 3) and `LOAD_BIG_ACTORS` (default 1000000; 0 skips
+//! the data-scaling part) tune it.
+
+mod floor;
+mod wrk;
+
+use std::io::{BufRead, BufReader, Read, Write as _};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use casting_core::{NewActor, NewMovie, Role, Store, Write};
+use casting_server::auth::dev::{DEV_AUDIENCE, DEV_ISSUER, DevIssuer, key_path};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    let result = match args.get(1).map(String::as_str) {
+        Some("floor") => floor::main(&args[2..]),
+        _ => orchestrate(),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("load: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn env_number(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// A server process, killed on drop.
+struct Server {
+    child: Child,
+    addr: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    fn start(program: &Path, args: &[&str], core: Option<u32>) -> Result<Self, String> {
+        let mut command = match core {
+            Some(core) => {
+                let mut c = Command::new("taskset");
+                c.args(["-c", &core.to_string()]).arg(program);
+                c
+            }
+            None => Command::new(program),
+        };
+        let mut child = command
+            .args(args)
+            .env("RUST_LOG", std::env::var("LOAD_RUST_LOG").unwrap_or_else(|_| "info".into()))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("{}: {e}", program.display()))?;
+        let stdout = child.stdout.take().ok_or("no stdout")?;
+        let mut lines = BufReader::new(stdout).lines();
+        let addr = loop {
+            match lines.next() {
+                Some(Ok(line)) => {
+                    if let Some(addr) = line.strip_prefix("listening on http://") {
+                        break addr.to_owned();
+                    }
+                }
+                _ => return Err(format!("{} exited before listening", program.display())),
+            }
+        };
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Ok(Server { child, addr })
+    }
+
+    /// The resident and peak memory of the process, in MiB.
+    fn memory_mib(&self) -> (f64, f64) {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+                .map_or(0.0, |kib| kib / 1024.0)
+        };
+        (field("VmRSS:"), field("VmHWM:"))
+    }
+}
+
+/// A plain HTTP/1.1 GET, for fetching the bodies the floors answer with.
+fn get(addr: &str, path: &str, token: &str) -> Result<Vec<u8>, String> {
+    let mut stream = TcpStream::connect(addr).map_err(|e| e.to_string())?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+    )
+    .map_err(|e| e.to_string())?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).map_err(|e| e.to_string())?;
+    let split = response.windows(4).position(|w| w == b"\r\n\r\n").ok_or("no header end")?;
+    if !response.starts_with(b"HTTP/1.1 200") {
+        return Err(format!("GET {path}: {}", String::from_utf8_lossy(&response[..split])));
+    }
+    Ok(response[split + 4..].to_vec())
+}
+
+fn seed(db: &Path, movies: u64, actors: u64) -> Result<(), String> {
+    let store = Store::open(db).map_err(|e| e.to_string())?;
+    let release = "2010-10-13".parse().map_err(|e| format!("{e}"))?;
+    let writes: Vec<Write> = (1..=movies)
+        .map(|i| Write::CreateMovie(NewMovie { title: format!("Movie {i}"), release }))
+        .collect();
+    store.write_batch(writes).map_err(|e| e.to_string())?;
+    let mut next = 1;
+    while next <= actors {
+        let end = (next + 10_000).min(actors + 1);
+        let writes = (next..end)
+            .map(|i| {
+                Write::CreateActor(NewActor {
+                    name: format!("Actor {i}"),
+                    age: (i % 90) as u8 + 10,
+                    gender: if i % 2 == 0 { "Female" } else { "Male" }.into(),
+                    movie_id: (movies > 0 && i <= 2 * movies).then(|| (i - 1) % movies + 1),
+                })
+            })
+            .collect();
+        store.write_batch(writes).map_err(|e| e.to_string())?;
+        next = end;
+    }
+    Ok(())
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    match values.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => values[n / 2],
+        n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
+    }
+}
+
+fn build_server() -> Result<PathBuf, String> {
+    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["build", "--release", "-p", "casting-server", "--bin", "casting-server"])
+        .status()
+        .map_err(|e| format!("cargo: {e}"))?;
+    if !status.success() {
+        return Err("building casting-server failed".into());
+    }
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    Ok(exe.with_file_name("casting-server"))
+}
+
+fn have(program: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {program}")])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// One side of a comparison: where wrk sends which requests.
+struct Target<'a> {
+    addr: &'a str,
+    path: &'a str,
+    script: &'a Path,
+}
+
+struct Scenario<'a> {
+    name: &'static str,
+    server: Target<'a>,
+    floor: Target<'a>,
+    floor_name: &'static str,
+}
+
+#[derive(Default)]
+struct Tally {
+    server: Vec<wrk::Run>,
+    floor: Vec<wrk::Run>,
+}
+
+fn now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+fn write_file(path: &Path, text: &str) -> Result<(), String> {
+    std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// A store with its own copy of the development key, so one set of tokens
+/// works on every server of the run.
+fn store_with_key(dir: &Path, name: &str, key_from: &Path, movies: u64, actors: u64) -> Result<PathBuf, String> {
+    let db = dir.join(name);
+    seed(&db, movies, actors)?;
+    std::fs::copy(key_path(key_from), key_path(&db)).map_err(|e| e.to_string())?;
+    Ok(db)
+}
+
+fn orchestrate() -> Result<(), String> {
+    let seconds = env_number("LOAD_SECONDS", 5) as u32;
+    let rounds = env_number("LOAD_ROUNDS", 3);
+    let big = env_number("LOAD_BIG_ACTORS", 1_000_000);
+    if !have("wrk") {
+        return Err("wrk is needed: apt-get install wrk".into());
+    }
+    let (server_core, load_core) = if have("taskset") { (Some(0), Some(1)) } else { (None, None) };
+    let server_bin = build_server()?;
+    let me = std::env::current_exe().map_err(|e| e.to_string())?;
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let dir = dir.path();
+
+    // Seed data: 10 movies, 20 actors, as the issue's scenarios say.
+    let small = dir.join("small.redb");
+    seed(&small, 10, 20)?;
+    let dev = DevIssuer::load_or_create(&small).map_err(|e| e.to_string())?;
+    let t0 = now();
+    let one_token = dev.token(Role::Producer, t0, 3600).map_err(|e| e.to_string())?;
+    let mut many = String::new();
+    for i in 0..1000 {
+        // A different issue time gives a different token, so no cache helps.
+        many.push_str(&dev.token(Role::Producer, t0 - i, 3600 + i).map_err(|e| e.to_string())?);
+        many.push('\n');
+    }
+    let one_file = dir.join("one.txt");
+    let many_file = dir.join("many.txt");
+    let jwks_file = dir.join("jwks.json");
+    write_file(&one_file, &format!("{one_token}\n"))?;
+    write_file(&many_file, &many)?;
+    write_file(&jwks_file, dev.jwks())?;
+
+    let writes_on = store_with_key(dir, "writes-on.redb", &small, 10, 20)?;
+    let writes_off = store_with_key(dir, "writes-off.redb", &small, 10, 20)?;
+    let db_arg = |p: &Path| p.display().to_string();
+    let serve = |db: &Path, extra: &[&str]| {
+        let db = db_arg(db);
+        let mut args = vec!["--dev", "--bind", "127.0.0.1:0", "--db", db.as_str()];
+        args.extend_from_slice(extra);
+        Server::start(&server_bin, &args, server_core)
+    };
+    let server = serve(&small, &[])?;
+    let server_on = serve(&writes_on, &[])?;
+    let server_off = serve(&writes_off, &["--group-commit", "false"])?;
+
+    let bodies = dir.join("bodies");
+    std::fs::create_dir(&bodies).map_err(|e| e.to_string())?;
+    let search_path = "/actors/search?q=actor%201";
+    for path in ["/movies", "/movies/1", search_path] {
+        let body = get(&server.addr, path, &one_token)?;
+        let name = floor::body_name(path.split('?').next().unwrap_or(path));
+        std::fs::write(bodies.join(name), body).map_err(|e| e.to_string())?;
+    }
+    let bodies_arg = db_arg(&bodies);
+    let jwks_arg = db_arg(&jwks_file);
+    let plain = Server::start(&me, &["floor", &bodies_arg], server_core)?;
+    let rs256 = Server::start(&me, &["floor", &bodies_arg, &jwks_arg, DEV_ISSUER, DEV_AUDIENCE], server_core)?;
+
+    let get_one = dir.join("get-one.lua");
+    let get_many = dir.join("get-many.lua");
+    let post_one = dir.join("post-one.lua");
+    write_file(&get_one, &wrk::script("GET", None, &one_file))?;
+    write_file(&get_many, &wrk::script("GET", None, &many_file))?;
+    let actor = r#"{"name": "Load Test", "age": 30, "gender": "Female"}"#;
+    write_file(&post_one, &wrk::script("POST", Some(actor), &one_file))?;
+
+    let target = |addr, path, script| Target { addr, path, script };
+    let scenarios = [
+        Scenario {
+            name: "GET /movies, one token",
+            server: target(&server.addr, "/movies", &get_one),
+            floor: target(&plain.addr, "/movies", &get_one),
+            floor_name: "hyper, fixed body",
+        },
+        Scenario {
+            name: "GET /movies, 1000 tokens",
+            server: target(&server.addr, "/movies", &get_many),
+            floor: target(&rs256.addr, "/movies", &get_many),
+            floor_name: "hyper + RS256 verify",
+        },
+        Scenario {
+            name: "GET /movies/1",
+            server: target(&server.addr, "/movies/1", &get_one),
+            floor: target(&plain.addr, "/movies/1", &get_one),
+            floor_name: "hyper, fixed body",
+        },
+        Scenario {
+            name: "GET /actors/search?q=",
+            server: target(&server.addr, search_path, &get_one),
+            floor: target(&plain.addr, "/actors/search", &get_one),
+            floor_name: "hyper, fixed body",
+        },
+        Scenario {
+            name: "POST /actors, group commit",
+            server: target(&server_on.addr, "/actors", &post_one),
+            floor: target(&server_off.addr, "/actors", &post_one),
+            floor_name: "one commit per write",
+        },
+    ];
+    let mut tallies: Vec<Tally> = scenarios.iter().map(|_| Tally::default()).collect();
+    let load = |t: &Target<'_>| {
+        wrk::run(&wrk::Load {
+            url: format!("http://{}{}", t.addr, t.path),
+            script: t.script,
+            connections: 64,
+            seconds,
+            core: load_core,
+        })
+    };
+    for round in 1..=rounds {
+        eprintln!("round {round} of {rounds}");
+        for (scenario, tally) in scenarios.iter().zip(&mut tallies) {
+            tally.server.push(load(&scenario.server)?);
+            tally.floor.push(load(&scenario.floor)?);
+        }
+    }
+
+    println!();
+    println!("{rounds} rounds of {seconds} s, wrk -t1 -c64, server on core 0, wrk on core 1; medians");
+    println!(
+        "| scenario | server req/s | p50 ms | p99 ms | floor | floor req/s | floor p50 ms | ratio | errors |"
+    );
+    println!("| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: |");
+    for (scenario, tally) in scenarios.iter().zip(&tallies) {
+        let figure = |runs: &[wrk::Run], f: fn(&wrk::Run) -> f64| median(runs.iter().map(f).collect());
+        let ratios = tally.server.iter().zip(&tally.floor).map(|(s, f)| s.rps / f.rps.max(1.0)).collect();
+        let errors: u64 = tally.server.iter().chain(&tally.floor).map(|r| r.errors).sum();
+        println!(
+            "| {} | {:.0} | {:.2} | {:.2} | {} | {:.0} | {:.2} | {:.2}x | {} |",
+            scenario.name,
+            figure(&tally.server, |r| r.rps),
+            figure(&tally.server, |r| r.p50_ms),
+            figure(&tally.server, |r| r.p99_ms),
+            scenario.floor_name,
+            figure(&tally.floor, |r| r.rps),
+            figure(&tally.floor, |r| r.p50_ms),
+            median(ratios),
+            errors,
+        );
+    }
+    drop((server, server_on, server_off, plain, rs256));
+
+    if big > 0 {
+        scaling(dir, &small, &server_bin, server_core, load_core, &get_one, big, seconds)?;
+    }
+    Ok(())
+}
+
+/// Cost grows with the work, not the data: a page read and memory on a
+/// small and a large store, and a search over the large one.
+#[allow(clippy::too_many_arguments)]
+fn scaling(
+    dir: &Path,
+    key_from: &Path,
+    server_bin: &Path,
+    server_core: Option<u32>,
+    load_core: Option<u32>,
+    script: &Path,
+    big: u64,
+    seconds: u32,
+) -> Result<(), String> {
+    let started = Instant::now();
+    let small = store_with_key(dir, "actors-1k.redb", key_from, 0, 1000)?;
+    let large = store_with_key(dir, "actors-big.redb", key_from, 0, big)?;
+    eprintln!("seeded {big} actors in {:.1} s", started.elapsed().as_secs_f64());
+    let start = |db: &Path| {
+        let db = db.display().to_string();
+        Server::start(server_bin, &["--dev", "--bind", "127.0.0.1:0", "--db", &db], server_core)
+    };
+    let (small_server, large_server) = (start(&small)?, start(&large)?);
+    let page = |server: &Server, after: u64, connections: u32| {
+        wrk::run(&wrk::Load {
+            url: format!("http://{}/actors?limit=100&after={after}", server.addr),
+            script,
+            connections,
+            seconds,
+            core: load_core,
+        })
+    };
+    let small_page = page(&small_server, 500, 8)?;
+    let large_page = page(&large_server, big / 2, 8)?;
+    let search = wrk::run(&wrk::Load {
+        url: format!("http://{}/actors/search?q=zz-matches-nothing", large_server.addr),
+        script,
+        connections: 1,
+        seconds: seconds.max(5),
+        core: load_core,
+    })?;
+    std::thread::sleep(Duration::from_millis(200));
+    let (small_rss, small_peak) = small_server.memory_mib();
+    let (large_rss, large_peak) = large_server.memory_mib();
+    println!();
+    println!("data scaling, wrk -t1 -c8 for pages, -c1 for the search");
+    println!("| measure | 1 000 actors | {big} actors |");
+    println!("| --- | ---: | ---: |");
+    println!(
+        "| GET /actors?limit=100&after=X req/s | {:.0} | {:.0} |",
+        small_page.rps, large_page.rps
+    );
+    println!("| same, p50 ms | {:.2} | {:.2} |", small_page.p50_ms, large_page.p50_ms);
+    println!("| resident memory MiB (peak) | {small_rss:.0} ({small_peak:.0}) | {large_rss:.0} ({large_peak:.0}) |");
+    println!("| search, no match, p50 ms (p99) | - | {:.1} ({:.1}) |", search.p50_ms, search.p99_ms);
+    println!(
+        "page time ratio large/small: {:.2}x",
+        small_page.rps / large_page.rps.max(1.0)
+    );
+    Ok(())
+}

@@ -65,8 +65,15 @@ pub(crate) fn main(args: &[String]) -> Result<(), String> {
     let mut bodies = HashMap::new();
     for entry in std::fs::read_dir(dir).map_err(|e| format!("{dir}: {e}"))? {
         let path = entry.map_err(|e| e.to_string())?.path();
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
-        bodies.insert(name, Bytes::from(std::fs::read(&path).map_err(|e| e.to_string())?));
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_owned();
+        bodies.insert(
+            name,
+            Bytes::from(std::fs::read(&path).map_err(|e| e.to_string())?),
+        );
     }
     let verify = match args.get(1..4) {
         Some([jwks, issuer, audience]) => Some(verifier(Path::new(jwks), issuer, audience)?),
@@ -80,7 +87,11 @@ pub(crate) fn main(args: &[String]) -> Result<(), String> {
     runtime.block_on(serve(floor))
 }
 
-fn verifier(jwks: &Path, issuer: &str, audience: &str) -> Result<(DecodingKey, Validation), String> {
+fn verifier(
+    jwks: &Path,
+    issuer: &str,
+    audience: &str,
+) -> Result<(DecodingKey, Validation), String> {
     let text = std::fs::read_to_string(jwks).map_err(|e| e.to_string())?;
     let set: serde_json::Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
     let key = &set["keys"][0];
@@ -95,7 +106,9 @@ fn verifier(jwks: &Path, issuer: &str, audience: &str) -> Result<(DecodingKey, V
 }
 
 async fn serve(floor: Arc<Floor>) -> Result<(), String> {
-    let listener = TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| e.to_string())?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     println!("listening on http://{addr}");
     loop {
@@ -107,7 +120,9 @@ async fn serve(floor: Arc<Floor>) -> Result<(), String> {
                 let response = floor.answer(&request);
                 async move { Ok::<_, Infallible>(response) }
             });
-            let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+            let _ = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
         });
     }
 }

@@ -40,7 +40,10 @@ fn main() -> ExitCode {
 }
 
 fn env_number(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 /// A server process, killed on drop.
@@ -68,7 +71,10 @@ impl Server {
         };
         let mut child = command
             .args(args)
-            .env("RUST_LOG", std::env::var("LOAD_RUST_LOG").unwrap_or_else(|_| "info".into()))
+            .env(
+                "RUST_LOG",
+                std::env::var("LOAD_RUST_LOG").unwrap_or_else(|_| "info".into()),
+            )
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -92,7 +98,8 @@ impl Server {
 
     /// The resident and peak memory of the process, in MiB.
     fn memory_mib(&self) -> (f64, f64) {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
         let field = |name: &str| {
             status
                 .lines()
@@ -113,10 +120,18 @@ fn get(addr: &str, path: &str, token: &str) -> Result<Vec<u8>, String> {
     )
     .map_err(|e| e.to_string())?;
     let mut response = Vec::new();
-    stream.read_to_end(&mut response).map_err(|e| e.to_string())?;
-    let split = response.windows(4).position(|w| w == b"\r\n\r\n").ok_or("no header end")?;
+    stream
+        .read_to_end(&mut response)
+        .map_err(|e| e.to_string())?;
+    let split = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or("no header end")?;
     if !response.starts_with(b"HTTP/1.1 200") {
-        return Err(format!("GET {path}: {}", String::from_utf8_lossy(&response[..split])));
+        return Err(format!(
+            "GET {path}: {}",
+            String::from_utf8_lossy(&response[..split])
+        ));
     }
     Ok(response[split + 4..].to_vec())
 }
@@ -125,7 +140,12 @@ fn seed(db: &Path, movies: u64, actors: u64) -> Result<(), String> {
     let store = Store::open(db).map_err(|e| e.to_string())?;
     let release = "2010-10-13".parse().map_err(|e| format!("{e}"))?;
     let writes: Vec<Write> = (1..=movies)
-        .map(|i| Write::CreateMovie(NewMovie { title: format!("Movie {i}"), release }))
+        .map(|i| {
+            Write::CreateMovie(NewMovie {
+                title: format!("Movie {i}"),
+                release,
+            })
+        })
         .collect();
     store.write_batch(writes).map_err(|e| e.to_string())?;
     let mut next = 1;
@@ -158,7 +178,14 @@ fn median(mut values: Vec<f64>) -> f64 {
 
 fn build_server() -> Result<PathBuf, String> {
     let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args(["build", "--release", "-p", "casting-server", "--bin", "casting-server"])
+        .args([
+            "build",
+            "--release",
+            "-p",
+            "casting-server",
+            "--bin",
+            "casting-server",
+        ])
         .status()
         .map_err(|e| format!("cargo: {e}"))?;
     if !status.success() {
@@ -197,7 +224,9 @@ struct Tally {
 }
 
 fn now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 fn write_file(path: &Path, text: &str) -> Result<(), String> {
@@ -206,7 +235,13 @@ fn write_file(path: &Path, text: &str) -> Result<(), String> {
 
 /// A store with its own copy of the development key, so one set of tokens
 /// works on every server of the run.
-fn store_with_key(dir: &Path, name: &str, key_from: &Path, movies: u64, actors: u64) -> Result<PathBuf, String> {
+fn store_with_key(
+    dir: &Path,
+    name: &str,
+    key_from: &Path,
+    movies: u64,
+    actors: u64,
+) -> Result<PathBuf, String> {
     let db = dir.join(name);
     seed(&db, movies, actors)?;
     std::fs::copy(key_path(key_from), key_path(&db)).map_err(|e| e.to_string())?;
@@ -220,7 +255,11 @@ fn orchestrate() -> Result<(), String> {
     if !have("wrk") {
         return Err("wrk is needed: apt-get install wrk".into());
     }
-    let (server_core, load_core) = if have("taskset") { (Some(0), Some(1)) } else { (None, None) };
+    let (server_core, load_core) = if have("taskset") {
+        (Some(0), Some(1))
+    } else {
+        (None, None)
+    };
     let server_bin = build_server()?;
     let me = std::env::current_exe().map_err(|e| e.to_string())?;
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
@@ -231,11 +270,16 @@ fn orchestrate() -> Result<(), String> {
     seed(&small, 10, 20)?;
     let dev = DevIssuer::load_or_create(&small).map_err(|e| e.to_string())?;
     let t0 = now();
-    let one_token = dev.token(Role::Producer, t0, 3600).map_err(|e| e.to_string())?;
+    let one_token = dev
+        .token(Role::Producer, t0, 3600)
+        .map_err(|e| e.to_string())?;
     let mut many = String::new();
     for i in 0..1000 {
         // A different issue time gives a different token, so no cache helps.
-        many.push_str(&dev.token(Role::Producer, t0 - i, 3600 + i).map_err(|e| e.to_string())?);
+        many.push_str(
+            &dev.token(Role::Producer, t0 - i, 3600 + i)
+                .map_err(|e| e.to_string())?,
+        );
         many.push('\n');
     }
     let one_file = dir.join("one.txt");
@@ -269,7 +313,11 @@ fn orchestrate() -> Result<(), String> {
     let bodies_arg = db_arg(&bodies);
     let jwks_arg = db_arg(&jwks_file);
     let plain = Server::start(&me, &["floor", &bodies_arg], server_core)?;
-    let rs256 = Server::start(&me, &["floor", &bodies_arg, &jwks_arg, DEV_ISSUER, DEV_AUDIENCE], server_core)?;
+    let rs256 = Server::start(
+        &me,
+        &["floor", &bodies_arg, &jwks_arg, DEV_ISSUER, DEV_AUDIENCE],
+        server_core,
+    )?;
 
     let get_one = dir.join("get-one.lua");
     let get_many = dir.join("get-many.lua");
@@ -331,15 +379,28 @@ fn orchestrate() -> Result<(), String> {
     }
 
     println!();
-    println!("{rounds} rounds of {seconds} s, wrk -t1 -c64, server on core 0, wrk on core 1; medians");
+    println!(
+        "{rounds} rounds of {seconds} s, wrk -t1 -c64, server on core 0, wrk on core 1; medians"
+    );
     println!(
         "| scenario | server req/s | p50 ms | p99 ms | floor | floor req/s | floor p50 ms | ratio | errors |"
     );
     println!("| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: |");
     for (scenario, tally) in scenarios.iter().zip(&tallies) {
-        let figure = |runs: &[wrk::Run], f: fn(&wrk::Run) -> f64| median(runs.iter().map(f).collect());
-        let ratios = tally.server.iter().zip(&tally.floor).map(|(s, f)| s.rps / f.rps.max(1.0)).collect();
-        let errors: u64 = tally.server.iter().chain(&tally.floor).map(|r| r.errors).sum();
+        let figure =
+            |runs: &[wrk::Run], f: fn(&wrk::Run) -> f64| median(runs.iter().map(f).collect());
+        let ratios = tally
+            .server
+            .iter()
+            .zip(&tally.floor)
+            .map(|(s, f)| s.rps / f.rps.max(1.0))
+            .collect();
+        let errors: u64 = tally
+            .server
+            .iter()
+            .chain(&tally.floor)
+            .map(|r| r.errors)
+            .sum();
         println!(
             "| {} | {:.0} | {:.2} | {:.2} | {} | {:.0} | {:.2} | {:.2}x | {} |",
             scenario.name,
@@ -356,7 +417,16 @@ fn orchestrate() -> Result<(), String> {
     drop((server, server_on, server_off, plain, rs256));
 
     if big > 0 {
-        scaling(dir, &small, &server_bin, server_core, load_core, &get_one, big, seconds)?;
+        scaling(
+            dir,
+            &small,
+            &server_bin,
+            server_core,
+            load_core,
+            &get_one,
+            big,
+            seconds,
+        )?;
     }
     Ok(())
 }
@@ -377,10 +447,17 @@ fn scaling(
     let started = Instant::now();
     let small = store_with_key(dir, "actors-1k.redb", key_from, 0, 1000)?;
     let large = store_with_key(dir, "actors-big.redb", key_from, 0, big)?;
-    eprintln!("seeded {big} actors in {:.1} s", started.elapsed().as_secs_f64());
+    eprintln!(
+        "seeded {big} actors in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     let start = |db: &Path| {
         let db = db.display().to_string();
-        Server::start(server_bin, &["--dev", "--bind", "127.0.0.1:0", "--db", &db], server_core)
+        Server::start(
+            server_bin,
+            &["--dev", "--bind", "127.0.0.1:0", "--db", &db],
+            server_core,
+        )
     };
     let (small_server, large_server) = (start(&small)?, start(&large)?);
     let page = |server: &Server, after: u64, connections: u32| {
@@ -395,7 +472,10 @@ fn scaling(
     let small_page = page(&small_server, 500, 8)?;
     let large_page = page(&large_server, big / 2, 8)?;
     let search = wrk::run(&wrk::Load {
-        url: format!("http://{}/actors/search?q=zz-matches-nothing", large_server.addr),
+        url: format!(
+            "http://{}/actors/search?q=zz-matches-nothing",
+            large_server.addr
+        ),
         script,
         connections: 1,
         seconds: seconds.max(5),
@@ -412,9 +492,17 @@ fn scaling(
         "| GET /actors?limit=100&after=X req/s | {:.0} | {:.0} |",
         small_page.rps, large_page.rps
     );
-    println!("| same, p50 ms | {:.2} | {:.2} |", small_page.p50_ms, large_page.p50_ms);
-    println!("| resident memory MiB (peak) | {small_rss:.0} ({small_peak:.0}) | {large_rss:.0} ({large_peak:.0}) |");
-    println!("| search, no match, p50 ms (p99) | - | {:.1} ({:.1}) |", search.p50_ms, search.p99_ms);
+    println!(
+        "| same, p50 ms | {:.2} | {:.2} |",
+        small_page.p50_ms, large_page.p50_ms
+    );
+    println!(
+        "| resident memory MiB (peak) | {small_rss:.0} ({small_peak:.0}) | {large_rss:.0} ({large_peak:.0}) |"
+    );
+    println!(
+        "| search, no match, p50 ms (p99) | - | {:.1} ({:.1}) |",
+        search.p50_ms, search.p99_ms
+    );
     println!(
         "page time ratio large/small: {:.2}x",
         small_page.rps / large_page.rps.max(1.0)

@@ -47,7 +47,11 @@ pub(crate) fn parse(report: &str) -> Run {
             (Some("50%"), Some(value)) => run.p50_ms = millis(value).unwrap_or(0.0),
             (Some("99%"), Some(value)) => run.p99_ms = millis(value).unwrap_or(0.0),
             (Some("Non-2xx"), _) => {
-                run.errors += line.rsplit(' ').next().and_then(|n| n.parse().ok()).unwrap_or(0);
+                run.errors += line
+                    .rsplit(' ')
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(0);
             }
             (Some("Socket"), Some("errors:")) => {
                 run.errors += line
@@ -81,7 +85,10 @@ pub(crate) fn run(load: &Load<'_>) -> Result<Run, String> {
     command.arg(load.script).arg(&load.url);
     let output = command.output().map_err(|e| format!("wrk: {e}"))?;
     if !output.status.success() {
-        return Err(format!("wrk failed: {}", String::from_utf8_lossy(&output.stderr)));
+        return Err(format!(
+            "wrk failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        ));
     }
     Ok(parse(&String::from_utf8_lossy(&output.stdout)))
 }

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use casting_core::{Agency, Principal, Write, Written, authorize};
+use casting_core::{Agency, Principal, RecordKind, Write, Written, authorize};
 use http::{Request, header};
 use hyper::body::Body;
 
@@ -17,6 +17,18 @@ use crate::routes;
 use crate::routes::actors::ACTORS;
 use crate::routes::movies::MOVIES;
 use crate::writer::Writer;
+
+/// How many rows a read may touch, which decides where it runs.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Rows {
+    /// A known bound, such as one record or one page.
+    AtMost(u64),
+    /// Up to every record of a table.
+    Table(RecordKind),
+}
+
+/// Reads touching at most this many rows run on the async worker.
+const INLINE_ROWS: u64 = 1000;
 
 /// Everything a request needs; cheap to clone.
 #[derive(Debug, Clone)]
@@ -74,18 +86,35 @@ impl App {
         self.inner.dev_jwks.as_ref()
     }
 
-    /// Runs a read of the agency on the blocking pool, so a slow disk
-    /// never holds up an async worker.
+    /// Runs a read of the agency. A read of a few rows runs right here,
+    /// as it takes microseconds and a hop to another thread would cost
+    /// more than the read; a read that may scan a large table goes to the
+    /// blocking pool, so it never holds up an async worker.
     pub(crate) async fn read<T, F>(
         &self,
         principal: &Arc<Principal>,
+        rows: Rows,
         read: F,
     ) -> Result<T, ApiError>
     where
         T: Send + 'static,
         F: FnOnce(&Agency, &Principal) -> Result<T, casting_core::Error> + Send + 'static,
     {
-        let agency = self.inner.agency.clone();
+        let agency = &self.inner.agency;
+        let small = match rows {
+            Rows::AtMost(n) => n <= INLINE_ROWS,
+            Rows::Table(kind) => agency.store().counts().is_ok_and(|counts| {
+                let n = match kind {
+                    RecordKind::Movie => counts.movies,
+                    RecordKind::Actor => counts.actors,
+                };
+                n <= INLINE_ROWS
+            }),
+        };
+        if small {
+            return read(agency, principal).map_err(ApiError::from);
+        }
+        let agency = agency.clone();
         let principal = Arc::clone(principal);
         tokio::task::spawn_blocking(move || read(&agency, &principal))
             .await

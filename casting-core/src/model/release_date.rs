@@ -5,7 +5,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use jiff::civil::{Date, Weekday};
-use jiff::fmt::rfc2822::DateTimeParser;
+use jiff::fmt::strtime;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// A calendar day from year 1 to year 9999.
@@ -117,6 +117,25 @@ fn parse_iso_date(s: &str) -> Result<Date, ReleaseDateError> {
     Date::new(year, month as i8, day as i8).map_err(|_| ReleaseDateError)
 }
 
+/// Parses `input` with a strftime-style `format` into its civil date. The
+/// time must be valid but is dropped; the date is kept as written, never
+/// moved to UTC, because a release is a day in the client's calendar. (A
+/// trip through a timestamp would also refuse 31 December 9999, past the
+/// last instant that fits every offset.)
+fn civil_date(format: &str, input: &str) -> Result<Date, ReleaseDateError> {
+    strtime::parse(format, input)
+        .and_then(|parsed| parsed.to_datetime())
+        .map(|datetime| datetime.date())
+        .map_err(|_| ReleaseDateError)
+}
+
+/// The IMF-fixdate of RFC 9110, as the server writes it; the weekday must
+/// agree with the date.
+const IMF_FIXDATE: &str = "%a, %d %b %Y %H:%M:%S GMT";
+/// RFC 3339 date-times, with `Z` or a numeric offset.
+const RFC3339_UTC: &str = "%Y-%m-%dT%H:%M:%S%.fZ";
+const RFC3339_OFFSET: &str = "%Y-%m-%dT%H:%M:%S%.f%:z";
+
 impl FromStr for ReleaseDate {
     type Err = ReleaseDateError;
 
@@ -127,16 +146,10 @@ impl FromStr for ReleaseDate {
             parse_iso_date(s)?
         } else if bytes.len() > 10 && is_iso_date(&bytes[..10]) && matches!(bytes[10], b'T' | b't')
         {
-            // The whole date-time must be valid RFC 3339; the date is the
-            // one written, not the one in UTC, because a release is a day
-            // in the client's calendar.
-            s.parse::<jiff::Timestamp>().map_err(|_| ReleaseDateError)?;
-            parse_iso_date(&s[..10])?
+            let upper = s.to_ascii_uppercase();
+            civil_date(RFC3339_UTC, &upper).or_else(|_| civil_date(RFC3339_OFFSET, &upper))?
         } else {
-            DateTimeParser::new()
-                .parse_zoned_datetime(s)
-                .map_err(|_| ReleaseDateError)?
-                .date()
+            civil_date(IMF_FIXDATE, s)?
         };
         Self::from_date(date)
     }
@@ -158,17 +171,30 @@ const MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 ];
 
+impl ReleaseDate {
+    /// The IMF-fixdate as bytes, built without the formatting machinery:
+    /// lists serialise one per movie.
+    fn imf_fixdate(self) -> [u8; 29] {
+        let mut out = *b"Www, DD Mmm YYYY 00:00:00 GMT";
+        out[..3].copy_from_slice(weekday_name(self.0.weekday()).as_bytes());
+        let day = self.day().unsigned_abs();
+        out[5] = b'0' + day / 10;
+        out[6] = b'0' + day % 10;
+        out[8..11].copy_from_slice(MONTHS[usize::from(self.month().unsigned_abs() - 1)].as_bytes());
+        let year = self.year().unsigned_abs();
+        for (i, divisor) in [1000, 100, 10, 1].into_iter().enumerate() {
+            // Each digit is below 10, so it fits a u8.
+            out[12 + i] = b'0' + (year / divisor % 10) as u8;
+        }
+        out
+    }
+}
+
 impl fmt::Display for ReleaseDate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let month = MONTHS[usize::from(self.month().unsigned_abs() - 1)];
-        write!(
-            f,
-            "{}, {:02} {} {:04} 00:00:00 GMT",
-            weekday_name(self.0.weekday()),
-            self.day(),
-            month,
-            self.year()
-        )
+        let bytes = self.imf_fixdate();
+        // Every byte written above is ASCII.
+        f.write_str(std::str::from_utf8(&bytes).map_err(|_| fmt::Error)?)
     }
 }
 
@@ -180,7 +206,9 @@ impl fmt::Debug for ReleaseDate {
 
 impl Serialize for ReleaseDate {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
+        let bytes = self.imf_fixdate();
+        let text = std::str::from_utf8(&bytes).map_err(serde::ser::Error::custom)?;
+        serializer.serialize_str(text)
     }
 }
 
@@ -225,12 +253,16 @@ mod tests {
         assert_eq!(date("2010-10-13T23:59:59-05:00"), date("2010-10-13"));
         assert_eq!(date("2010-10-13T00:00:00Z"), date("2010-10-13"));
         assert_eq!(date("2010-10-13t01:02:03.5+09:00"), date("2010-10-13"));
+        assert_eq!(date("9999-12-31T23:00:00-05:00"), ReleaseDate::MAX);
+        assert_eq!(date("0001-01-01T00:00:00+14:00"), ReleaseDate::MIN);
     }
 
     #[test]
     fn http_dates_are_read_back() {
         assert_eq!(date("Wed, 13 Oct 2010 00:00:00 GMT"), date("2010-10-13"));
         assert_eq!(date("Wed, 13 Oct 2010 18:30:00 GMT"), date("2010-10-13"));
+        assert_eq!(date("Fri, 31 Dec 9999 00:00:00 GMT"), ReleaseDate::MAX);
+        assert_eq!(date("Mon, 01 Jan 0001 00:00:00 GMT"), ReleaseDate::MIN);
     }
 
     #[test]

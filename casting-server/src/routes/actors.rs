@@ -3,10 +3,10 @@
 
 use std::sync::Arc;
 
-use casting_core::{Actor, ActorPatch, NewActor, Principal, Write, Written};
+use casting_core::{Actor, ActorPatch, NewActor, Principal, RecordKind, Write, Written};
 
 use super::resource::{List, Resource};
-use crate::app::App;
+use crate::app::{App, Rows};
 use crate::http::error::ApiError;
 use crate::http::query;
 use crate::http::response::{HttpResponse, ok};
@@ -15,6 +15,7 @@ use crate::http::response::{HttpResponse, ok};
 /// trailing space of `actor changed to ` too: its clients match on it).
 pub const ACTORS: Resource<Actor, NewActor, ActorPatch> = Resource {
     path: "/actors",
+    kind: RecordKind::Actor,
     one: "actor",
     list: "All Actors",
     total: "Total number of actors",
@@ -41,7 +42,11 @@ pub async fn search(
     let search = query::actor_search(query)?;
     let limited = search.page.limit.is_some();
     let found = app
-        .read(principal, move |agency, p| agency.search_actors(p, &search))
+        .read(
+            principal,
+            Rows::Table(RecordKind::Actor),
+            move |agency, p| agency.search_actors(p, &search),
+        )
         .await?;
     ok(&List::new(ACTORS.found, "total", &found, limited))
 }

@@ -3,10 +3,10 @@
 
 use std::sync::Arc;
 
-use casting_core::{Movie, MoviePatch, NewMovie, Principal, Write, Written};
+use casting_core::{Movie, MoviePatch, NewMovie, Principal, RecordKind, Write, Written};
 
 use super::resource::{List, Resource};
-use crate::app::App;
+use crate::app::{App, Rows};
 use crate::http::error::ApiError;
 use crate::http::query;
 use crate::http::response::{HttpResponse, ok};
@@ -15,6 +15,7 @@ use crate::http::response::{HttpResponse, ok};
 /// trailing space of `movie changed to ` too: its clients match on it).
 pub const MOVIES: Resource<Movie, NewMovie, MoviePatch> = Resource {
     path: "/movies",
+    kind: RecordKind::Movie,
     one: "movie",
     list: "movies",
     total: "Total number of movies",
@@ -41,7 +42,11 @@ pub async fn search(
     let search = query::movie_search(query)?;
     let limited = search.page.limit.is_some();
     let found = app
-        .read(principal, move |agency, p| agency.search_movies(p, &search))
+        .read(
+            principal,
+            Rows::Table(RecordKind::Movie),
+            move |agency, p| agency.search_movies(p, &search),
+        )
         .await?;
     ok(&List::new(MOVIES.found, "total", &found, limited))
 }

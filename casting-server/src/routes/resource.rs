@@ -4,7 +4,9 @@
 use bytes::Bytes;
 use std::sync::Arc;
 
-use casting_core::{Agency, Error, InvalidField, Page, PageRequest, Principal, Write, Written};
+use casting_core::{
+    Agency, Error, InvalidField, Page, PageRequest, Principal, RecordKind, Write, Written,
+};
 use http::HeaderMap;
 use hyper::body::Body;
 use serde::Serialize;
@@ -12,7 +14,7 @@ use serde::ser::{SerializeMap, Serializer};
 use serde_json::Value;
 
 use super::{id, unprocessable};
-use crate::app::App;
+use crate::app::{App, Rows};
 use crate::http::error::ApiError;
 use crate::http::response::{HttpResponse, created, ok};
 use crate::http::{body, query};
@@ -22,6 +24,8 @@ use crate::http::{body, query};
 pub struct Resource<R, N, P> {
     /// The collection path, such as `/movies`.
     pub path: &'static str,
+    /// The kind of record.
+    pub kind: RecordKind,
     /// The key of one record, such as `movie`.
     pub one: &'static str,
     /// The key of the list in a plain list, such as `All Actors`.
@@ -135,9 +139,12 @@ where
         query: Option<&str>,
     ) -> Result<HttpResponse, ApiError> {
         let request = query::page(query)?;
+        let rows = request
+            .limit
+            .map_or(Rows::Table(self.kind), |limit| Rows::AtMost(limit.into()));
         let page = self.page;
         let found = app
-            .read(principal, move |agency, p| page(agency, p, request))
+            .read(principal, rows, move |agency, p| page(agency, p, request))
             .await?;
         ok(&List::new(
             self.list,
@@ -157,7 +164,9 @@ where
         let id = id(raw_id)?;
         let get = self.get;
         let record = app
-            .read(principal, move |agency, p| get(agency, p, id))
+            .read(principal, Rows::AtMost(1), move |agency, p| {
+                get(agency, p, id)
+            })
             .await?;
         ok(&One {
             message: None,

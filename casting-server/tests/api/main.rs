@@ -19,3 +19,4 @@ mod pagination;
 mod permissions;
 mod search;
 mod shutdown;
+mod token_cache;

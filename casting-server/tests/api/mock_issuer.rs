@@ -229,6 +229,11 @@ impl MockIssuer {
         self.state().rotated_published = true;
     }
 
+    /// Takes `kid-2` out of the key set again.
+    pub(crate) fn withdraw_rotated_key(&self) {
+        self.state().rotated_published = false;
+    }
+
     /// Whether the JWKs carry `"alg": "RS256"` (they do unless told).
     pub(crate) fn label_keys_with_alg(&self, label: bool) {
         self.state().label_alg = label;

@@ -16,6 +16,7 @@ mod meta;
 mod mock_issuer;
 mod movies;
 mod pagination;
+mod paths;
 mod permissions;
 mod search;
 mod shutdown;

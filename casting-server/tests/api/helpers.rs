@@ -351,6 +351,12 @@ impl Server {
         self.stderr.lock().expect("not poisoned").clone()
     }
 
+    /// The process id.
+    #[allow(dead_code)] // used by tests/faults
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The development token printed for `role`.
     pub(crate) fn printed_token(&self, role: &str) -> Option<String> {
         let prefix = format!("token for {role}: ");

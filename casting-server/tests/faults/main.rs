@@ -19,5 +19,6 @@ mod helpers;
 mod mock_issuer;
 
 mod crash;
+mod disk_full;
 mod records;
 mod rng;

@@ -22,3 +22,4 @@ mod crash;
 mod disk_full;
 mod records;
 mod rng;
+mod slow_clients;

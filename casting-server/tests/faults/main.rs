@@ -20,6 +20,7 @@ mod mock_issuer;
 
 mod crash;
 mod disk_full;
+mod key_set;
 mod records;
 mod rng;
 mod slow_clients;

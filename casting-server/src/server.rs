@@ -34,6 +34,35 @@ const MAX_CONNECTIONS: usize = 10_000;
 /// How long shutdown waits for requests in flight.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
+/// The first bytes of an HTTP/2 connection with prior knowledge.
+const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/// Waits, up to the header-read timeout, until the client has sent enough
+/// to tell HTTP/1 from HTTP/2: one byte of an HTTP/1 request (hyper's own
+/// header timeout runs from there), or the whole HTTP/2 preface. hyper
+/// starts no timer before the protocol is known, so without this a client
+/// that connects and says nothing would hold a connection slot for ever.
+async fn first_bytes_arrive(stream: &tokio::net::TcpStream) -> bool {
+    let wait = async {
+        let mut buffer = [0u8; H2_PREFACE.len()];
+        loop {
+            let seen = match stream.peek(&mut buffer).await {
+                Ok(0) | Err(_) => return false,
+                Ok(seen) => seen,
+            };
+            if seen == H2_PREFACE.len() || !H2_PREFACE.starts_with(&buffer[..seen]) {
+                return true;
+            }
+            // Part of an HTTP/2 preface: peek returns what is buffered at
+            // once, so wait a little for the rest.
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
+    tokio::time::timeout(HEADER_READ_TIMEOUT, wait)
+        .await
+        .unwrap_or(false)
+}
+
 fn cors_layer(origins: &CorsOrigins) -> CorsLayer {
     let origin = match origins {
         CorsOrigins::Any => AllowOrigin::any(),
@@ -128,13 +157,15 @@ pub async fn run(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let connection = builder
-            .serve_connection(TokioIo::new(stream), service.clone())
-            .into_owned();
-        let connection = graceful.watch(connection);
+        let builder = builder.clone();
+        let service = service.clone();
+        let watcher = graceful.watcher();
         tokio::spawn(async move {
-            if let Err(error) = connection.await {
-                tracing::debug!(%error, "connection ended with an error");
+            if first_bytes_arrive(&stream).await {
+                let connection = builder.serve_connection(TokioIo::new(stream), service);
+                if let Err(error) = watcher.watch(connection.into_owned()).await {
+                    tracing::debug!(%error, "connection ended with an error");
+                }
             }
             drop(slot);
         });

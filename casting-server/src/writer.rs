@@ -97,18 +97,32 @@ fn run(store: &Store, jobs: &Receiver<Job>, max_batch: usize) {
         }
         let (writes, replies): (Vec<Write>, Vec<_>) =
             batch.into_iter().map(|j| (j.write, j.reply)).unzip();
-        match store.write_batch(writes.clone()) {
+        let size = writes.len();
+        match store.write_batch(writes) {
             Ok(results) => {
                 for (reply, result) in replies.into_iter().zip(results) {
                     let _ = reply.send(result);
                 }
             }
-            // The batch failed as a whole; each write is tried alone so a
-            // failure is reported only to the writes it belongs to.
+            // Refusals never fail a batch (each write is checked before it
+            // changes anything), so this is the disk: every write of the
+            // batch failed with it. redb refuses all later work on a handle
+            // after an I/O error, so the store is reopened for the next ones.
             Err(error) => {
-                tracing::warn!(%error, size = writes.len(), "a batch commit failed; retrying its writes one by one");
-                for (reply, write) in replies.into_iter().zip(writes) {
-                    let _ = reply.send(store.write(write));
+                tracing::error!(%error, size, "a commit failed; its writes are refused");
+                let message = error.to_string();
+                let mut replies = replies.into_iter();
+                if let Some(first) = replies.next() {
+                    let _ = first.send(Err(error.into()));
+                }
+                for reply in replies {
+                    let _ = reply.send(Err(StoreError::BatchFailed(message.clone()).into()));
+                }
+                match store.reopen() {
+                    Ok(()) => tracing::info!("reopened the store after the failed commit"),
+                    Err(error) => {
+                        tracing::error!(%error, "could not reopen the store for writing; reads go on, writes will retry")
+                    }
                 }
             }
         }

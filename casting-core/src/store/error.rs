@@ -19,6 +19,13 @@ pub enum StoreError {
     /// A record could not be read back.
     #[error("corrupt store: {0}")]
     Corrupt(String),
+    /// The file is closed after an I/O failure, or open read-only, and a
+    /// reopen has not succeeded yet.
+    #[error("the store is unavailable for this operation after an I/O failure; retrying the open")]
+    Closed,
+    /// The write was committed together with others, and that commit failed.
+    #[error("the commit this write was part of failed: {0}")]
+    BatchFailed(String),
     /// An id sequence reached its end.
     #[error("no ids are left for {0}")]
     IdsExhausted(&'static str),

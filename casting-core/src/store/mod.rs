@@ -8,9 +8,13 @@ mod schema;
 mod tables;
 mod write;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError, RwLock};
+use std::time::{Duration, Instant};
 
-use redb::{Database, ReadTransaction, ReadableDatabase};
+use redb::{
+    Builder, Database, ReadOnlyDatabase, ReadTransaction, ReadableDatabase, WriteTransaction,
+};
 
 pub use error::StoreError;
 pub use write::{Write, Written};
@@ -24,16 +28,50 @@ pub struct Counts {
     pub actors: u64,
 }
 
+/// The database handle, as the last (re)open left it.
+enum Handle {
+    /// Open for reading and writing.
+    Writable(Database),
+    /// Reopened read-only, because a read-write open failed (a full disk
+    /// cannot even commit the open's own transaction): reads go on, writes
+    /// fail until a reopen succeeds.
+    ReadOnly(ReadOnlyDatabase),
+    /// No open has succeeded since the last failure.
+    Closed,
+}
+
 /// An open store file. Cheap to share behind an `Arc`: reads run in
 /// parallel, writes queue for the one writer redb allows.
+///
+/// After an I/O failure redb refuses every later operation on that handle
+/// ("previous I/O error"), so the store closes the file and opens it again
+/// ([`Store::reopen`]); redb's commit protocol leaves the last good commit
+/// intact, so nothing acknowledged is lost.
 pub struct Store {
-    db: Database,
+    path: PathBuf,
+    handle: RwLock<Handle>,
+    /// When a reopen was last tried, so failing opens are not retried in a
+    /// tight loop by every request.
+    last_reopen: Mutex<Option<Instant>>,
 }
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").finish_non_exhaustive()
+        f.debug_struct("Store")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
     }
+}
+
+/// The least time between two automatic reopen attempts.
+const REOPEN_INTERVAL: Duration = Duration::from_secs(1);
+
+fn open_writable(path: &Path) -> Result<Database, StoreError> {
+    let db = Database::create(path)?;
+    let txn = db.begin_write()?;
+    schema::migrate(&txn)?;
+    txn.commit()?;
+    Ok(db)
 }
 
 impl Store {
@@ -45,15 +83,89 @@ impl Store {
     /// process, is not a redb file, or was written by a newer casting
     /// ([`StoreError::NewerSchema`]).
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
-        let db = Database::create(path)?;
-        let txn = db.begin_write()?;
-        schema::migrate(&txn)?;
-        txn.commit()?;
-        Ok(Store { db })
+        let path = path.as_ref().to_path_buf();
+        let db = open_writable(&path)?;
+        Ok(Store {
+            path,
+            handle: RwLock::new(Handle::Writable(db)),
+            last_reopen: Mutex::new(None),
+        })
+    }
+
+    /// Closes the file and opens it again, read-write if it can, else
+    /// read-only. Call it after a storage failure.
+    ///
+    /// # Errors
+    /// When even a read-only open fails; the store then answers every call
+    /// with [`StoreError::Closed`] until a reopen succeeds.
+    pub fn reopen(&self) -> Result<(), StoreError> {
+        let mut handle = self.handle.write().unwrap_or_else(PoisonError::into_inner);
+        *self
+            .last_reopen
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
+        // The old handle holds the file lock, so it must go first.
+        *handle = Handle::Closed;
+        match open_writable(&self.path) {
+            Ok(db) => {
+                *handle = Handle::Writable(db);
+                Ok(())
+            }
+            Err(error) => {
+                if let Ok(db) = Builder::new().open_read_only(&self.path) {
+                    *handle = Handle::ReadOnly(db);
+                }
+                Err(error)
+            }
+        }
+    }
+
+    /// Whether the store can take writes now.
+    pub fn is_writable(&self) -> bool {
+        matches!(
+            *self.handle.read().unwrap_or_else(PoisonError::into_inner),
+            Handle::Writable(_)
+        )
+    }
+
+    /// Reopens, unless a reopen was tried within the last second.
+    fn reopen_now_and_then(&self) {
+        let recent = self
+            .last_reopen
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some_and(|at| at.elapsed() < REOPEN_INTERVAL);
+        if !recent {
+            let _ = self.reopen();
+        }
     }
 
     fn read(&self) -> Result<ReadTransaction, StoreError> {
-        Ok(self.db.begin_read()?)
+        {
+            let handle = self.handle.read().unwrap_or_else(PoisonError::into_inner);
+            match &*handle {
+                Handle::Writable(db) => return Ok(db.begin_read()?),
+                Handle::ReadOnly(db) => return Ok(db.begin_read()?),
+                Handle::Closed => {}
+            }
+        }
+        self.reopen_now_and_then();
+        match &*self.handle.read().unwrap_or_else(PoisonError::into_inner) {
+            Handle::Writable(db) => Ok(db.begin_read()?),
+            Handle::ReadOnly(db) => Ok(db.begin_read()?),
+            Handle::Closed => Err(StoreError::Closed),
+        }
+    }
+
+    fn begin_write(&self) -> Result<WriteTransaction, StoreError> {
+        if let Handle::Writable(db) = &*self.handle.read().unwrap_or_else(PoisonError::into_inner) {
+            return Ok(db.begin_write()?);
+        }
+        self.reopen_now_and_then();
+        match &*self.handle.read().unwrap_or_else(PoisonError::into_inner) {
+            Handle::Writable(db) => Ok(db.begin_write()?),
+            _ => Err(StoreError::Closed),
+        }
     }
 }
 

@@ -210,7 +210,7 @@ impl Model {
 
 /// The last id a sequence gave, read from the meta table.
 fn last_id(store: &Store, key: &str) -> u64 {
-    let txn = store.db.begin_read().unwrap();
+    let txn = store.read().unwrap();
     let meta = txn.open_table(META).unwrap();
     meta.get(key).unwrap().map_or(0, |v| v.value())
 }
@@ -219,7 +219,7 @@ fn last_id(store: &Store, key: &str) -> u64 {
 /// that the cast table lists exactly the actors whose `movie_id` names a
 /// movie: what a reader of any single call relies on.
 fn assert_snapshot_consistent(store: &Store) {
-    let txn = store.db.begin_read().unwrap();
+    let txn = store.read().unwrap();
     let movies = txn.open_table(MOVIES).unwrap();
     let actors = txn.open_table(ACTORS).unwrap();
     let cast = txn.open_table(CAST).unwrap();

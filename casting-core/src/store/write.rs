@@ -269,7 +269,7 @@ impl Store {
         &self,
         writes: Vec<Write>,
     ) -> Result<Vec<Result<Written, Error>>, StoreError> {
-        let txn = self.db.begin_write()?;
+        let txn = self.begin_write()?;
         let results = {
             let mut tables = Tables::open(&txn)?;
             let mut results = Vec::with_capacity(writes.len());

@@ -290,8 +290,6 @@ async fn a_store_that_cannot_grow_refuses_writes_keeps_reads_and_loses_nothing()
 }
 
 #[tokio::test]
-#[ignore = "server bug: after one failed commit redb refuses every later write \
-            (`PreviousIo`) until the store is reopened, and the server never reopens it"]
 async fn writes_work_again_once_space_returns_without_a_restart() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let db = dir.path().join("casting.redb");

@@ -162,8 +162,6 @@ async fn a_keep_alive_connection_left_silent_is_closed_by_the_header_read_timeou
 }
 
 #[tokio::test]
-#[ignore = "server bug: a connection that sends nothing (or a partial HTTP/2 preface) is \
-            never closed: hyper-util's auto builder waits for the protocol without a timeout"]
 async fn a_connection_that_sends_nothing_is_closed_by_the_header_read_timeout() {
     let app = spawn_app().await;
     let mut silent = TcpStream::connect(app.server.addr).await.expect("connect");

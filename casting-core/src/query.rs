@@ -94,14 +94,15 @@ pub struct ActorQuery {
     pub page: PageRequest,
 }
 
-/// Whether `haystack` contains `needle`, ignoring case. `needle` must
-/// already be lowercase. ASCII needles take a path that allocates nothing,
-/// because searches run it once per record.
+/// Whether `haystack` contains `needle`, ignoring case as Unicode's
+/// lowercase mapping does. `needle` must already be lowercase. ASCII text
+/// takes a path that allocates nothing, because searches run it once per
+/// record.
 pub fn contains_ignore_case(haystack: &str, needle: &str) -> bool {
     if needle.is_empty() {
         return true;
     }
-    if needle.is_ascii() {
+    if needle.is_ascii() && haystack.is_ascii() {
         let (hay, pin) = (haystack.as_bytes(), needle.as_bytes());
         return hay.len() >= pin.len()
             && hay.windows(pin.len()).any(|window| {

@@ -108,6 +108,12 @@ pub async fn serve(
             (KeySource::Remote(client), None)
         }
     };
+    let warm = Arc::clone(&store);
+    tokio::task::spawn_blocking(move || {
+        if let Err(error) = warm.prepare_search() {
+            tracing::warn!(%error, "could not build the actor search index; the first search will");
+        }
+    });
     let writer = Writer::start(Arc::clone(&store), settings.group_commit)?;
     let app = App::new(
         Agency::new(store),

@@ -2,6 +2,7 @@
 //! durable before it returns, and readers never block writers.
 
 mod error;
+mod index;
 mod read;
 mod record;
 mod schema;
@@ -53,6 +54,8 @@ pub struct Store {
     /// When a reopen was last tried, so failing opens are not retried in a
     /// tight loop by every request.
     last_reopen: Mutex<Option<Instant>>,
+    /// The actors' searchable fields in memory, once a search asked.
+    actor_index: RwLock<Option<index::ActorIndex>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -89,6 +92,7 @@ impl Store {
             path,
             handle: RwLock::new(Handle::Writable(db)),
             last_reopen: Mutex::new(None),
+            actor_index: RwLock::new(None),
         })
     }
 
@@ -104,8 +108,13 @@ impl Store {
             .last_reopen
             .lock()
             .unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
-        // The old handle holds the file lock, so it must go first.
+        // The old handle holds the file lock, so it must go first; the index
+        // is rebuilt from what the file holds now.
         *handle = Handle::Closed;
+        *self
+            .actor_index
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = None;
         match open_writable(&self.path) {
             Ok(db) => {
                 *handle = Handle::Writable(db);

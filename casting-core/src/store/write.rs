@@ -2,6 +2,8 @@
 //! independent writes can share one transaction and one durable commit, and
 //! a write that is refused leaves its batch-mates untouched.
 
+use std::sync::PoisonError;
+
 use redb::{ReadableTable, Table, WriteTransaction};
 
 use super::read::actors_of;
@@ -61,6 +63,22 @@ impl Written {
     pub fn into_deleted(self) -> Option<u64> {
         match self {
             Written::Deleted(id) => Some(id),
+            _ => None,
+        }
+    }
+}
+
+/// What a delete removes, which its result (an id) does not say.
+enum Deleted {
+    Movie(u64),
+    Actor(u64),
+}
+
+impl Deleted {
+    fn of(write: &Write) -> Option<Self> {
+        match write {
+            Write::DeleteMovie(id) => Some(Deleted::Movie(*id)),
+            Write::DeleteActor(id) => Some(Deleted::Actor(*id)),
             _ => None,
         }
     }
@@ -269,6 +287,7 @@ impl Store {
         &self,
         writes: Vec<Write>,
     ) -> Result<Vec<Result<Written, Error>>, StoreError> {
+        let deletes: Vec<Option<Deleted>> = writes.iter().map(Deleted::of).collect();
         let txn = self.begin_write()?;
         let results = {
             let mut tables = Tables::open(&txn)?;
@@ -285,6 +304,24 @@ impl Store {
             results
         };
         txn.commit()?;
+        self.update_index(&deletes, &results);
         Ok(results)
+    }
+
+    /// Brings the actor index in step with a commit.
+    fn update_index(&self, deletes: &[Option<Deleted>], results: &[Result<Written, Error>]) {
+        let mut guard = self
+            .actor_index
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        let Some(index) = guard.as_mut() else { return };
+        for (deleted, result) in deletes.iter().zip(results) {
+            match (deleted, result) {
+                (_, Ok(Written::Actor(actor))) => index.upsert(actor),
+                (Some(Deleted::Actor(id)), Ok(_)) => index.remove(*id),
+                (Some(Deleted::Movie(id)), Ok(_)) => index.unassign(*id),
+                _ => {}
+            }
+        }
     }
 }

@@ -64,7 +64,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-target/debug/casting-server --dev --bind 127.0.0.1:0 --db "$work/casting.redb" \
+cargo build -q -p casting-server
+"${CARGO_TARGET_DIR:-target}/debug/casting-server" --dev --bind 127.0.0.1:0 --db "$work/casting.redb" \
   > "$work/out" 2> "$work/err" &
 server_pid=$!
 for _ in $(seq 1 200); do

@@ -2,6 +2,7 @@
 //! that takes a request through router, authentication, permission and
 //! handler, in the contract's order.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -9,7 +10,7 @@ use casting_core::{Agency, Principal, RecordKind, Write, Written, authorize};
 use http::{Request, header};
 use hyper::body::Body;
 
-use crate::auth::Authenticator;
+use crate::auth::{AuthError, Authenticator, FailureLimiter};
 use crate::http::error::ApiError;
 use crate::http::response::HttpResponse;
 use crate::http::router::{self, Endpoint, NoRoute};
@@ -30,6 +31,10 @@ pub(crate) enum Rows {
 /// Reads touching at most this many rows run on the async worker.
 const INLINE_ROWS: u64 = 1000;
 
+/// The address of the client a request came from, set by the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddr(pub IpAddr);
+
 /// Everything a request needs; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct App {
@@ -48,6 +53,8 @@ struct Inner {
     dev_jwks: Option<Bytes>,
     /// The largest request body accepted, in bytes.
     body_limit: usize,
+    /// Refuses clients with too many failed authentications, when set.
+    limiter: Option<FailureLimiter>,
 }
 
 impl App {
@@ -58,6 +65,7 @@ impl App {
         auth: Authenticator,
         dev_jwks: Option<String>,
         body_limit: usize,
+        limiter: Option<FailureLimiter>,
     ) -> Self {
         App {
             inner: Arc::new(Inner {
@@ -66,6 +74,7 @@ impl App {
                 auth,
                 dev_jwks: dev_jwks.map(Bytes::from),
                 body_limit,
+                limiter,
             }),
         }
     }
@@ -182,7 +191,21 @@ impl App {
             .headers
             .get(header::AUTHORIZATION)
             .map(|v| v.as_bytes());
-        let principal = self.inner.auth.authenticate(authorization).await?;
+        let client = parts.extensions.get::<ClientAddr>().map(|c| c.0);
+        let limited = self.inner.limiter.as_ref().zip(client);
+        if let Some(wait) = limited.and_then(|(limiter, ip)| limiter.blocked(ip)) {
+            return Err(ApiError::TooManyFailures(wait));
+        }
+        let principal = match self.inner.auth.authenticate(authorization).await {
+            Ok(principal) => principal,
+            Err(error) => {
+                // An outage of the issuer is not the client's failure.
+                if let Some((limiter, ip)) = limited.filter(|_| error != AuthError::Unavailable) {
+                    limiter.failed(ip);
+                }
+                return Err(error.into());
+            }
+        };
         tracing::Span::current().record("sub", principal.subject.as_str());
         authorize(&principal, permission)?;
 

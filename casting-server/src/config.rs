@@ -104,6 +104,11 @@ pub struct ServeArgs {
     #[arg(long, env = "CASTING_DEV_ALLOW_REMOTE", value_parser = BoolishValueParser::new(), default_value_t = false, num_args = 0, default_missing_value = "true")]
     pub dev_allow_remote: bool,
 
+    /// Answer 429 to a client (by IP address) after this many failed
+    /// authentications in a minute; 0 turns the limit off.
+    #[arg(long, env = "CASTING_AUTH_FAILURE_LIMIT", default_value_t = 0)]
+    pub auth_failure_limit: u32,
+
     /// Commit concurrent writes together, one fsync per batch; turning it
     /// off commits each write alone (the benchmark's baseline).
     #[arg(long, env = "CASTING_GROUP_COMMIT", value_parser = BoolishValueParser::new(), default_value_t = true, hide = true, action = clap::ArgAction::Set)]
@@ -158,6 +163,8 @@ pub struct Settings {
     pub body_limit: usize,
     /// Whether concurrent writes share a commit.
     pub group_commit: bool,
+    /// Failed authentications a client may have per minute; 0 for no limit.
+    pub auth_failure_limit: u32,
 }
 
 /// A setting is missing or wrong; the message says what to set.
@@ -338,6 +345,7 @@ impl Settings {
             cors: parse_cors(&args.cors_origins)?,
             body_limit: args.body_limit,
             group_commit: args.group_commit,
+            auth_failure_limit: args.auth_failure_limit,
         })
     }
 

@@ -15,13 +15,13 @@ use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
-use tower::ServiceBuilder;
+use tower::{ServiceBuilder, ServiceExt};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::timeout::RequestBodyDeadlineLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
-use crate::app::App;
+use crate::app::{App, ClientAddr};
 use crate::config::CorsOrigins;
 
 /// How long a client may take to send a request's headers, and how long an
@@ -122,7 +122,6 @@ pub async fn run(
             let app = handler.clone();
             async move { Ok::<_, Infallible>(app.handle(request).await) }
         });
-    let service = TowerToHyperService::new(service);
 
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
@@ -144,7 +143,7 @@ pub async fn run(
             () = &mut shutdown => break,
         };
         let Ok(slot) = slot else { break };
-        let (stream, _peer) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 Err(error) => {
@@ -158,7 +157,15 @@ pub async fn run(
         };
         let _ = stream.set_nodelay(true);
         let builder = builder.clone();
-        let service = service.clone();
+        // Each connection's requests carry the client's address, for the
+        // limit on failed authentications.
+        let client = ClientAddr(peer.ip());
+        let service = TowerToHyperService::new(service.clone().map_request(
+            move |mut request: Request<Incoming>| {
+                request.extensions_mut().insert(client);
+                request
+            },
+        ));
         let watcher = graceful.watcher();
         tokio::spawn(async move {
             if first_bytes_arrive(&stream).await {

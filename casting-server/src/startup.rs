@@ -9,7 +9,7 @@ use tokio::net::TcpListener;
 
 use crate::app::App;
 use crate::auth::dev::{DevIssuer, DevKeyError};
-use crate::auth::{AuthConfig, Authenticator, JwksClient, JwksError, KeySource};
+use crate::auth::{AuthConfig, Authenticator, FailureLimiter, JwksClient, JwksError, KeySource};
 use crate::config::{AuthSettings, Settings};
 use crate::server;
 use crate::writer::Writer;
@@ -121,6 +121,7 @@ pub async fn serve(
         Authenticator::new(config, keys),
         dev_jwks,
         settings.body_limit,
+        (settings.auth_failure_limit > 0).then(|| FailureLimiter::new(settings.auth_failure_limit)),
     );
 
     let listener = TcpListener::bind(settings.bind).await?;

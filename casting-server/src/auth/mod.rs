@@ -9,6 +9,7 @@ mod cache;
 pub mod dev;
 mod jwks;
 mod keys;
+mod limit;
 mod token;
 
 use std::sync::Arc;
@@ -19,6 +20,7 @@ use jsonwebtoken::Algorithm;
 
 pub use jwks::{JwksClient, JwksError};
 pub use keys::KeySet;
+pub use limit::FailureLimiter;
 
 /// Why a request is not authenticated; each maps to one code of the contract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

@@ -30,6 +30,10 @@ pub enum ApiError {
     /// 408: the body did not arrive in time.
     #[error("request timeout: the body was not received in time")]
     RequestTimeout,
+    /// 429: too many failed authentications from this client; retry after
+    /// the given seconds.
+    #[error("too many failed authentications from this client; retry later")]
+    TooManyFailures(u64),
     /// 413: the body is over the limit.
     #[error("payload too large: the limit is {0} bytes")]
     PayloadTooLarge(usize),
@@ -76,6 +80,7 @@ impl ApiError {
             ApiError::MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             ApiError::RequestTimeout => (StatusCode::REQUEST_TIMEOUT, "request_timeout"),
             ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            ApiError::TooManyFailures(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
             ApiError::UnsupportedMediaType => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
             }
@@ -120,6 +125,9 @@ impl ApiError {
         }
         if let ApiError::MethodNotAllowed(allow) = self {
             headers.insert(header::ALLOW, HeaderValue::from_static(allow));
+        }
+        if let ApiError::TooManyFailures(seconds) = self {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }

@@ -18,6 +18,7 @@ mod movies;
 mod pagination;
 mod paths;
 mod permissions;
+mod rate_limit;
 mod search;
 mod shutdown;
 mod token_cache;

@@ -15,34 +15,14 @@
 use std::process::ExitCode;
 
 use casting_client::{
-    Actor, ActorQuery, Client, Error, Movie, MovieQuery, NewActor, NewMovie, Page, PageRequest,
+    Actor, ActorQuery, Client, Error, MovieQuery, NewActor, NewMovie, PageRequest,
 };
 use futures_util::TryStreamExt;
 
 const DEFAULT_URL: &str = "http://127.0.0.1:8080";
 
-fn print_movies(heading: &str, page: &Page<Movie>) {
-    println!("{heading} ({} of {}):", page.items.len(), page.total);
-    for movie in &page.items {
-        println!(
-            "  #{} {:<24} released {}, cast {:?}",
-            movie.id, movie.title, movie.release_date, movie.actors
-        );
-    }
-}
-
-fn print_actors(heading: &str, page: &Page<Actor>) {
-    println!("{heading} ({} of {}):", page.items.len(), page.total);
-    for actor in &page.items {
-        let movie = actor
-            .movie_id
-            .map_or_else(|| "no movie".to_owned(), |id| format!("movie #{id}"));
-        println!(
-            "  #{} {:<24} {:>3}, {:<8} in {movie}",
-            actor.id, actor.name, actor.age, actor.gender
-        );
-    }
-}
+#[path = "show.rs"]
+mod show;
 
 /// `Some(record)` when created, `None` when the token may not create one.
 fn allowed<T>(what: &str, result: Result<T, Error>) -> Result<Option<T>, Error> {
@@ -87,15 +67,15 @@ async fn run(client: &Client) -> Result<(), Box<dyn std::error::Error>> {
         println!("created actor #{} {:?}", actor.id, actor.name);
     }
 
-    print_movies(
+    show::movies(
         "the first movies",
         &client.list_movies(PageRequest::first(10)).await?,
     );
-    print_actors(
+    show::actors(
         "the first actors",
         &client.list_actors(PageRequest::first(10)).await?,
     );
-    print_movies(
+    show::movies(
         "movies matching \"universe\"",
         &client
             .search_movies(&MovieQuery {
@@ -105,7 +85,7 @@ async fn run(client: &Client) -> Result<(), Box<dyn std::error::Error>> {
             })
             .await?,
     );
-    print_actors(
+    show::actors(
         "male actors aged 30 to 60",
         &client
             .search_actors(&ActorQuery {

@@ -6,32 +6,11 @@
 //! Run it with `cargo run -p casting-examples --example embed`.
 
 use casting_core::{
-    Actor, ActorQuery, Agency, Movie, MovieQuery, NewActor, NewMovie, Page, PageRequest, Principal,
-    Role,
+    ActorQuery, Agency, MovieQuery, NewActor, NewMovie, PageRequest, Principal, Role,
 };
 
-fn print_movies(heading: &str, page: &Page<Movie>) {
-    println!("{heading} ({} of {}):", page.items.len(), page.total);
-    for movie in &page.items {
-        println!(
-            "  #{} {:<18} released {}, cast {:?}",
-            movie.id, movie.title, movie.release_date, movie.actors
-        );
-    }
-}
-
-fn print_actors(heading: &str, page: &Page<Actor>) {
-    println!("{heading} ({} of {}):", page.items.len(), page.total);
-    for actor in &page.items {
-        let movie = actor
-            .movie_id
-            .map_or_else(|| "no movie".to_owned(), |id| format!("movie #{id}"));
-        println!(
-            "  #{} {:<18} {:>3}, {:<6} in {movie}",
-            actor.id, actor.name, actor.age, actor.gender
-        );
-    }
-}
+#[path = "show.rs"]
+mod show;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Declared first so it is dropped last: the store closes before its
@@ -75,7 +54,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             },
         )?;
     }
-    print_movies(
+    show::movies(
         "the producer's movies",
         &agency.list_movies(&producer, PageRequest::default())?,
     );
@@ -101,7 +80,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         released_after: Some("2000-01-01".parse()?),
         ..MovieQuery::default()
     };
-    print_movies(
+    show::movies(
         "movies with \"univers\" in the title, released after 2000",
         &agency.search_movies(&assistant, &query)?,
     );
@@ -112,17 +91,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         max_age: Some(60),
         ..ActorQuery::default()
     };
-    print_actors(
+    show::actors(
         "\nfemale actors from 30 to 60",
         &agency.search_actors(&assistant, &query)?,
     );
 
     // Pages are keyset pages: ask for the next one after the last id seen.
     let first = agency.list_actors(&assistant, PageRequest::first(3))?;
-    print_actors("\nactors, first page of 3", &first);
+    show::actors("\nactors, first page of 3", &first);
     if let Some(after) = first.next {
         let rest = agency.list_actors(&assistant, PageRequest::first(3).after(after))?;
-        print_actors(&format!("actors after #{after}"), &rest);
+        show::actors(&format!("actors after #{after}"), &rest);
     }
     Ok(())
 }

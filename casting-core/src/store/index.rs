@@ -205,70 +205,44 @@ mod tests {
         index
     }
 
+    fn query(
+        q: Option<&str>,
+        gender: Option<&str>,
+        ages: (Option<u8>, Option<u8>),
+        movie_id: Option<u64>,
+    ) -> ActorQuery {
+        ActorQuery {
+            q: q.map(str::to_owned),
+            gender: gender.map(str::to_owned),
+            min_age: ages.0,
+            max_age: ages.1,
+            movie_id,
+            ..ActorQuery::default()
+        }
+    }
+
+    fn check(index: &ActorIndex, cases: &[(ActorQuery, &[u64])]) {
+        for (query, expected) in cases {
+            assert_eq!(search(index, query.clone()), *expected, "{query:?}");
+        }
+    }
+
     #[test]
     fn every_filter_narrows_the_matches() {
-        let index = sample();
-        assert_eq!(search(&index, ActorQuery::default()), vec![1, 2, 3]);
-        assert_eq!(
-            search(
-                &index,
-                ActorQuery {
-                    q: Some("R".into()),
-                    ..Default::default()
-                }
-            ),
-            vec![1, 2, 3]
-        );
-        assert_eq!(
-            search(
-                &index,
-                ActorQuery {
-                    q: Some("downey".into()),
-                    ..Default::default()
-                }
-            ),
-            vec![1]
-        );
-        assert_eq!(
-            search(
-                &index,
-                ActorQuery {
-                    gender: Some("MALE".into()),
-                    ..Default::default()
-                }
-            ),
-            vec![1, 3]
-        );
-        assert_eq!(
-            search(
-                &index,
-                ActorQuery {
-                    gender: Some("other".into()),
-                    ..Default::default()
-                }
-            ),
-            Vec::<u64>::new()
-        );
-        assert_eq!(
-            search(
-                &index,
-                ActorQuery {
-                    min_age: Some(38),
-                    max_age: Some(40),
-                    ..Default::default()
-                }
-            ),
-            vec![3]
-        );
-        assert_eq!(
-            search(
-                &index,
-                ActorQuery {
-                    movie_id: Some(1),
-                    ..Default::default()
-                }
-            ),
-            vec![1, 2]
+        let none = (None, None);
+        check(
+            &sample(),
+            &[
+                (ActorQuery::default(), &[1, 2, 3]),
+                (query(Some("R"), None, none, None), &[1, 2, 3]),
+                (query(Some("downey"), None, none, None), &[1]),
+                (query(None, Some("MALE"), none, None), &[1, 3]),
+                (query(None, Some("other"), none, None), &[]),
+                (query(None, None, (Some(38), Some(40)), None), &[3]),
+                (query(None, None, none, Some(1)), &[1, 2]),
+                // No movie has id 0, so no actor is cast in it, uncast ones included.
+                (query(None, None, none, Some(0)), &[]),
+            ],
         );
     }
 
@@ -279,39 +253,18 @@ mod tests {
         index.remove(3);
         index.remove(3);
         index.unassign(1);
-        assert_eq!(
-            search(
-                &index,
-                ActorQuery {
-                    q: Some("scarlett".into()),
-                    ..Default::default()
-                }
-            ),
-            Vec::<u64>::new()
+        let none = (None, None);
+        check(
+            &index,
+            &[
+                (query(Some("scarlett"), None, none, None), &[]),
+                (query(Some("portman"), None, none, None), &[2]),
+                (query(None, None, none, Some(1)), &[]),
+                (ActorQuery::default(), &[1, 2]),
+            ],
         );
-        assert_eq!(
-            search(
-                &index,
-                ActorQuery {
-                    q: Some("portman".into()),
-                    ..Default::default()
-                }
-            ),
-            vec![2]
-        );
-        assert_eq!(
-            search(
-                &index,
-                ActorQuery {
-                    movie_id: Some(1),
-                    ..Default::default()
-                }
-            ),
-            Vec::<u64>::new()
-        );
-        assert_eq!(search(&index, ActorQuery::default()), vec![1, 2]);
         index.upsert(&actor(3, "Chris Evans", 38, "Male", None));
-        assert_eq!(search(&index, ActorQuery::default()), vec![1, 2, 3]);
+        check(&index, &[(ActorQuery::default(), &[1, 2, 3])]);
     }
 
     #[test]

@@ -7,12 +7,14 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use casting_core::{Agency, Principal, RecordKind, Write, Written, authorize};
-use http::{Request, header};
+use http::{Method, Request, StatusCode, header};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Body;
 
 use crate::auth::{AuthError, Authenticator, FailureLimiter};
+use crate::http::cache::ResponseCache;
 use crate::http::error::ApiError;
-use crate::http::response::HttpResponse;
+use crate::http::response::{HttpResponse, json_bytes};
 use crate::http::router::{self, Endpoint, NoRoute};
 use crate::routes;
 use crate::routes::actors::ACTORS;
@@ -55,6 +57,8 @@ struct Inner {
     body_limit: usize,
     /// Refuses clients with too many failed authentications, when set.
     limiter: Option<FailureLimiter>,
+    /// Bodies of reads, while the store is unchanged.
+    cache: ResponseCache,
 }
 
 impl App {
@@ -75,6 +79,7 @@ impl App {
                 dev_jwks: dev_jwks.map(Bytes::from),
                 body_limit,
                 limiter,
+                cache: ResponseCache::default(),
             }),
         }
     }
@@ -209,11 +214,20 @@ impl App {
         tracing::Span::current().record("sub", principal.subject.as_str());
         authorize(&principal, permission)?;
 
+        // A read's whole body may be served from the cache; the generation
+        // is taken before the read, so a body kept under it is no older.
+        let cache_key = (parts.method == Method::GET)
+            .then(|| parts.uri.path_and_query().map_or("/", |pq| pq.as_str()));
+        let generation = self.inner.agency.store().generation();
+        if let Some(body) = cache_key.and_then(|key| self.inner.cache.get(key, generation)) {
+            return Ok(json_bytes(StatusCode::OK, body));
+        }
+
         let query = parts.uri.query();
         let headers = &parts.headers;
         let p = &principal;
         use Endpoint::*;
-        match endpoint {
+        let response = match endpoint {
             ListMovies => MOVIES.list(self, p, query).await,
             SearchMovies => routes::movies::search(self, p, query).await,
             GetMovie(id) => MOVIES.get(self, p, id).await,
@@ -227,6 +241,17 @@ impl App {
             UpdateActor(id) => ACTORS.update(self, p, id, headers, body).await,
             DeleteActor(id) => ACTORS.delete(self, p, id).await,
             Health | OpenApi | Jwks => routes::meta::public(self, endpoint),
+        }?;
+        match cache_key {
+            Some(key) if response.status() == StatusCode::OK => {
+                let (head, body) = response.into_parts();
+                // A full body cannot fail to collect: its error type is Infallible.
+                let Ok(collected) = body.collect().await;
+                let body = collected.to_bytes();
+                self.inner.cache.put(key, generation, body.clone());
+                Ok(HttpResponse::from_parts(head, Full::new(body)))
+            }
+            _ => Ok(response),
         }
     }
 }

@@ -10,6 +10,7 @@ mod tables;
 mod write;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
@@ -56,6 +57,8 @@ pub struct Store {
     last_reopen: Mutex<Option<Instant>>,
     /// The actors' searchable fields in memory, once a search asked.
     actor_index: RwLock<Option<index::ActorIndex>>,
+    /// Counts commits and reopens; see [`Store::generation`].
+    generation: AtomicU64,
 }
 
 impl std::fmt::Debug for Store {
@@ -93,6 +96,7 @@ impl Store {
             handle: RwLock::new(Handle::Writable(db)),
             last_reopen: Mutex::new(None),
             actor_index: RwLock::new(None),
+            generation: AtomicU64::new(0),
         })
     }
 
@@ -115,6 +119,7 @@ impl Store {
             .actor_index
             .write()
             .unwrap_or_else(PoisonError::into_inner) = None;
+        self.generation.fetch_add(1, Ordering::Release);
         match open_writable(&self.path) {
             Ok(db) => {
                 *handle = Handle::Writable(db);
@@ -127,6 +132,14 @@ impl Store {
                 Err(error)
             }
         }
+    }
+
+    /// A number that changes whenever what a read could see may have
+    /// changed (a commit, a reopen). A read that starts after taking it sees
+    /// data at least that new, so a result kept under it stays valid until
+    /// it changes: the server caches whole responses this way.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
     }
 
     /// Whether the store can take writes now.

@@ -3,6 +3,7 @@
 //! a write that is refused leaves its batch-mates untouched.
 
 use std::sync::PoisonError;
+use std::sync::atomic::Ordering;
 
 use redb::{ReadableTable, Table, WriteTransaction};
 
@@ -305,6 +306,8 @@ impl Store {
         };
         txn.commit()?;
         self.update_index(&deletes, &results);
+        // Last, so a reader that saw the old generation read older data.
+        self.generation.fetch_add(1, Ordering::Release);
         Ok(results)
     }
 

@@ -2,6 +2,7 @@
 //! responses. Nothing here knows the store; nothing in the core knows HTTP.
 
 pub mod body;
+pub mod cache;
 pub mod error;
 pub mod query;
 pub mod response;

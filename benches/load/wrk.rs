@@ -94,20 +94,37 @@ pub(crate) fn run(load: &Load<'_>) -> Result<Run, String> {
 }
 
 /// A Lua script that sends `method` with `body`, rotating through the
-/// bearer tokens in `tokens_file` (one per line).
-pub(crate) fn script(method: &str, body: Option<&str>, tokens_file: &Path) -> String {
+/// bearer tokens in `tokens_file` (one per line). With a `path` template,
+/// each request's path is the template with `{n}` replaced by a counter
+/// times `step` (modulo `modulo`), so that no two nearby requests are the
+/// same and no response cache helps; without, wrk's URL path is used.
+pub(crate) fn script(
+    method: &str,
+    body: Option<&str>,
+    tokens_file: &Path,
+    path: Option<(&str, u64, u64)>,
+) -> String {
     let body = body.map_or_else(|| "nil".to_owned(), |b| format!("[[{b}]]"));
+    let path = match path {
+        Some((template, step, modulo)) => {
+            format!("string.gsub([[{template}]], \"{{n}}\", tostring((n * {step}) % {modulo}))")
+        }
+        None => "nil".to_owned(),
+    };
     format!(
         r#"local tokens = {{}}
 for line in io.lines("{tokens}") do tokens[#tokens + 1] = line end
 local i = 0
+local n = 0
 wrk.method = "{method}"
 wrk.headers["Content-Type"] = "application/json"
 local body = {body}
 request = function()
   i = i % #tokens + 1
+  n = n + 1
   wrk.headers["Authorization"] = "Bearer " .. tokens[i]
-  return wrk.format(nil, nil, nil, body)
+  local path = {path}
+  return wrk.format(nil, path, nil, body)
 end
 "#,
         tokens = tokens_file.display()

@@ -1,0 +1,4 @@
+//! See `casting_fuzz::core_checks::check_release_date` (casting-core/tests/fuzz_corpus.rs).
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| casting_fuzz::core_checks::check_release_date(data));

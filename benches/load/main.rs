@@ -329,12 +329,7 @@ fn orchestrate() -> Result<(), String> {
     // cache, so the store and the encoder run each time.
     write_file(
         &get_uncached,
-        &wrk::script(
-            "GET",
-            None,
-            &one_file,
-            Some(("/movies?nocache={n}", 1, u64::MAX)),
-        ),
+        &wrk::script("GET", None, &one_file, Some(("/movies?n={n}", 1, u64::MAX))),
     )?;
     let actor = r#"{"name": "Load Test", "age": 30, "gender": "Female"}"#;
     write_file(

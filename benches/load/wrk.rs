@@ -96,8 +96,9 @@ pub(crate) fn run(load: &Load<'_>) -> Result<Run, String> {
 /// A Lua script that sends `method` with `body`, rotating through the
 /// bearer tokens in `tokens_file` (one per line). With a `path` template,
 /// each request's path is the template with `{n}` replaced by a counter
-/// times `step` (modulo `modulo`), so that no two nearby requests are the
-/// same and no response cache helps; without, wrk's URL path is used.
+/// times `step` (modulo `modulo`), plus an ignored `nocache` parameter
+/// that differs on every request, so no response cache helps; without,
+/// wrk's URL path is used. Templates must already have a query string.
 pub(crate) fn script(
     method: &str,
     body: Option<&str>,
@@ -107,7 +108,9 @@ pub(crate) fn script(
     let body = body.map_or_else(|| "nil".to_owned(), |b| format!("[[{b}]]"));
     let path = match path {
         Some((template, step, modulo)) => {
-            format!("string.gsub([[{template}]], \"{{n}}\", tostring((n * {step}) % {modulo}))")
+            format!(
+                "string.gsub([[{template}]], \"{{n}}\", tostring((n * {step}) % {modulo})) .. \"&nocache=\" .. n"
+            )
         }
         None => "nil".to_owned(),
     };

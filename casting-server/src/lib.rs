@@ -14,6 +14,7 @@ pub mod app;
 pub mod auth;
 pub mod config;
 pub mod http;
+pub mod logging;
 pub mod routes;
 pub mod server;
 pub mod writer;

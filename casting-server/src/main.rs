@@ -1,22 +1,25 @@
 //! `casting-server`: parses the configuration, starts logging, and serves
 //! until SIGINT or SIGTERM.
 
-use std::io::IsTerminal;
+use std::io::Write as _;
 use std::process::ExitCode;
 
 use casting_server::config::{Cli, Command, Settings};
+use casting_server::logging;
 use clap::Parser;
-use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+    let filter = match logging::filter() {
+        Ok(filter) => filter,
+        Err(error) => {
+            say(&error);
+            return ExitCode::from(2);
+        }
+    };
+    // Held to the end of main, so queued lines are written before exit.
+    let _logging = logging::init(filter);
+    log_panics();
 
     if let Some(Command::Token { role, ttl }) = cli.command {
         return report(casting_server::print_token(&cli.db, role, ttl));
@@ -24,7 +27,7 @@ fn main() -> ExitCode {
     let settings = match Settings::resolve(&cli.serve, cli.db) {
         Ok(settings) => settings,
         Err(error) => {
-            eprintln!("casting-server: {error}");
+            say(&error);
             return ExitCode::from(2);
         }
     };
@@ -52,14 +55,40 @@ fn ignore_file_size_signal() {
     }
 }
 
+/// Tells the operator why the server stops, on standard error; a closed
+/// standard error loses the line, and must not turn the exit into a panic
+/// as `eprintln!` would.
+fn say(error: &dyn std::fmt::Display) {
+    let _ = writeln!(std::io::stderr().lock(), "casting-server: {error}");
+}
+
 fn report<E: std::fmt::Display>(result: Result<(), E>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("casting-server: {error}");
+            say(&error);
             ExitCode::FAILURE
         }
     }
+}
+
+/// A panic becomes one log line (message and place) instead of the default
+/// hook's lines on standard error: the code that catches panics (a damaged
+/// store page, say) answers 500 and goes on, and the log says why once.
+fn log_panics() {
+    std::panic::set_hook(Box::new(|info| {
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        let place = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        tracing::error!(%message, %place, "panic");
+    }));
 }
 
 /// Completes on the first SIGINT or SIGTERM.

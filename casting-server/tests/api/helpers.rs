@@ -33,7 +33,13 @@ const PATIENCE: Duration = Duration::from_secs(20);
 
 /// Every variable the server reads, and the proxies its JWKS client would
 /// honour: removed from each child so a developer's shell cannot leak in.
-const SERVER_ENV: &[&str] = &[
+pub(crate) const SERVER_ENV: &[&str] = &[
+    "RUST_LOG",
+    "CASTING_BODY_LIMIT",
+    "CASTING_DEV_ALLOW_REMOTE",
+    "CASTING_AUTH_FAILURE_LIMIT",
+    "CASTING_GROUP_COMMIT",
+    "CASTING_RESPONSE_CACHE_BYTES",
     "JWT_ISSUER",
     "JWKS_URL",
     "API_AUDIENCE",
@@ -105,12 +111,25 @@ pub(crate) fn jwt_part(token: &str, index: usize) -> Value {
     serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("part {index} is not JSON: {e}"))
 }
 
+/// What becomes of the server's standard error.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) enum Stderr {
+    /// Read to its end, kept for [`Server::stderr`].
+    #[default]
+    Read,
+    /// A pipe whose reading end is closed at once, as when a log collector dies.
+    Closed,
+    /// A pipe nobody reads: it fills, and then every write blocks.
+    Unread,
+}
+
 /// How to run the binary: arguments, variables and working directory.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Launch {
     args: Vec<OsString>,
     envs: Vec<(String, String)>,
     cwd: Option<PathBuf>,
+    stderr: Stderr,
 }
 
 impl Launch {
@@ -160,6 +179,11 @@ impl Launch {
         self
     }
 
+    pub(crate) fn stderr(mut self, stderr: Stderr) -> Self {
+        self.stderr = stderr;
+        self
+    }
+
     fn command(&self) -> Command {
         let mut command = Command::new(BIN);
         for key in SERVER_ENV {
@@ -194,7 +218,12 @@ impl Launch {
             .command()
             .spawn()
             .unwrap_or_else(|e| panic!("cannot run {BIN}: {e}"));
-        let stderr = drain(child.stderr.take().expect("piped stderr"));
+        let pipe = child.stderr.take().expect("piped stderr");
+        let (stderr, unread) = match self.stderr {
+            Stderr::Read => (drain(pipe), None),
+            Stderr::Closed => (Arc::default(), None),
+            Stderr::Unread => (Arc::default(), Some(pipe)),
+        };
         let (tx, mut lines) = mpsc::unbounded_channel();
         let stdout = child.stdout.take().expect("piped stdout");
         std::thread::spawn(move || {
@@ -210,6 +239,7 @@ impl Launch {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             stdout: Vec::new(),
             stderr,
+            _unread: unread,
             launch: self.clone(),
         };
         let deadline = tokio::time::Instant::now() + PATIENCE;
@@ -338,6 +368,8 @@ pub(crate) struct Server {
     /// The lines printed on standard output up to `listening on`, included.
     pub(crate) stdout: Vec<String>,
     stderr: Arc<Mutex<String>>,
+    /// Standard error held open and never read, for [`Stderr::Unread`].
+    _unread: Option<std::process::ChildStderr>,
     launch: Launch,
 }
 

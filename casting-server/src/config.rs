@@ -11,6 +11,7 @@ use jsonwebtoken::Algorithm;
 
 use crate::auth::dev::{DEV_AUDIENCE, DEV_ISSUER};
 use crate::http::body::DEFAULT_LIMIT;
+use crate::http::cache::DEFAULT_MAX_BYTES;
 
 /// The casting agency's REST API.
 #[derive(Debug, Parser)]
@@ -39,8 +40,10 @@ pub struct Cli {
 pub enum Command {
     /// Print a development token signed with the key beside the database.
     Token {
-        /// The role whose permissions the token carries.
-        #[arg(long, value_parser = parse_role)]
+        /// The role whose permissions the token carries: assistant (casting
+        /// assistant), director (casting director) or producer (executive
+        /// producer).
+        #[arg(long, value_parser = role_parser())]
         role: Role,
         /// Seconds until the token expires.
         #[arg(long, default_value_t = DEFAULT_TOKEN_TTL)]
@@ -51,9 +54,27 @@ pub enum Command {
 /// How long development tokens last unless told otherwise: a working day.
 pub const DEFAULT_TOKEN_TTL: u64 = 24 * 60 * 60;
 
-fn parse_role(s: &str) -> Result<Role, String> {
-    s.parse()
-        .map_err(|e: casting_core::permission::UnknownRole| e.to_string())
+/// The roles by name, so that `--help` and a wrong value list them.
+fn role_parser() -> impl clap::builder::TypedValueParser<Value = Role> {
+    use clap::builder::TypedValueParser as _;
+    clap::builder::PossibleValuesParser::new(Role::ALL.map(Role::as_str))
+        .try_map(|name| name.parse::<Role>())
+}
+
+/// The most leeway accepted on `exp` and `nbf`: beyond a few minutes, an
+/// expired token would pass for long after it expired.
+pub const MAX_LEEWAY: u64 = 300;
+
+fn parse_leeway(text: &str) -> Result<u64, String> {
+    text.trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|&seconds| seconds <= MAX_LEEWAY)
+        .ok_or_else(|| {
+            format!(
+                "JWT_LEEWAY (--leeway) must be a whole number of seconds from 0 to {MAX_LEEWAY}"
+            )
+        })
 }
 
 /// The settings of the server.
@@ -88,8 +109,8 @@ pub struct ServeArgs {
     #[arg(long, env = "ALGORITHMS", default_value = "RS256")]
     pub algorithms: String,
 
-    /// Seconds of tolerance on exp and nbf.
-    #[arg(long, env = "JWT_LEEWAY", default_value_t = 30)]
+    /// Seconds of tolerance on exp and nbf, at most 300.
+    #[arg(long, env = "JWT_LEEWAY", default_value = "30", value_parser = parse_leeway, allow_hyphen_values = true)]
     pub leeway: u64,
 
     /// Allowed CORS origins, comma-separated, or * for any.
@@ -117,6 +138,11 @@ pub struct ServeArgs {
     /// The largest request body accepted, in bytes.
     #[arg(long, env = "CASTING_BODY_LIMIT", default_value_t = DEFAULT_LIMIT)]
     pub body_limit: usize,
+
+    /// The most memory, in bytes, the cache of read responses may hold; 0
+    /// turns it off.
+    #[arg(long, env = "CASTING_RESPONSE_CACHE_BYTES", default_value_t = DEFAULT_MAX_BYTES)]
+    pub response_cache_bytes: usize,
 }
 
 /// How tokens are verified.
@@ -165,6 +191,8 @@ pub struct Settings {
     pub group_commit: bool,
     /// Failed authentications a client may have per minute; 0 for no limit.
     pub auth_failure_limit: u32,
+    /// The memory bound of the response cache, in bytes.
+    pub response_cache_bytes: usize,
 }
 
 /// A setting is missing or wrong; the message says what to set.
@@ -227,14 +255,39 @@ fn parse_algorithms(list: &str) -> Result<Vec<Algorithm>, ConfigError> {
     Ok(algorithms)
 }
 
+/// One allowed origin, as browsers send it in `Origin`: scheme, host and
+/// port (when not the default), lowercase, without a trailing slash. A
+/// path, query, fragment or user name is refused, since no `Origin` header
+/// can ever carry one and the origin would silently match nothing.
+fn parse_origin(text: &str) -> Result<String, ConfigError> {
+    let refuse = |why: &str| {
+        error(format!(
+            "CORS_ORIGINS (--cors-origins): {text:?} is not an origin like https://app.example ({why})"
+        ))
+    };
+    let url = reqwest::Url::parse(text).map_err(|e| refuse(&e.to_string()))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(refuse("the scheme must be http or https"));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(refuse("it has no host"));
+    }
+    if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+        return Err(refuse("an origin has no path, query or fragment"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(refuse("an origin has no user name"));
+    }
+    Ok(url.origin().ascii_serialization())
+}
+
 fn parse_cors(list: &str) -> Result<CorsOrigins, ConfigError> {
-    let origins: Vec<String> = list
+    let origins: Vec<&str> = list
         .split(',')
         .map(str::trim)
         .filter(|o| !o.is_empty())
-        .map(str::to_owned)
         .collect();
-    if origins.iter().any(|o| o == "*") {
+    if origins.contains(&"*") {
         return Ok(CorsOrigins::Any);
     }
     if origins.is_empty() {
@@ -242,15 +295,11 @@ fn parse_cors(list: &str) -> Result<CorsOrigins, ConfigError> {
             "CORS_ORIGINS (--cors-origins) must be * or a comma-separated list of origins",
         ));
     }
-    for origin in &origins {
-        let ok = http::HeaderValue::from_str(origin).is_ok() && reqwest::Url::parse(origin).is_ok();
-        if !ok {
-            return Err(error(format!(
-                "CORS_ORIGINS (--cors-origins): {origin:?} is not an origin like https://app.example"
-            )));
-        }
-    }
-    Ok(CorsOrigins::List(origins))
+    origins
+        .into_iter()
+        .map(parse_origin)
+        .collect::<Result<_, _>>()
+        .map(CorsOrigins::List)
 }
 
 fn resolve_bind(args: &ServeArgs) -> Result<SocketAddr, ConfigError> {
@@ -283,6 +332,11 @@ fn resolve_issuer(args: &ServeArgs) -> Result<AuthSettings, ConfigError> {
         .as_deref()
         .map(bare_domain)
         .filter(|d| !d.is_empty());
+    if args.issuer.as_deref().is_some_and(|i| i.trim().is_empty()) {
+        return Err(error(
+            "JWT_ISSUER (--issuer) is empty: set it to the issuer's exact iss, e.g. https://your-tenant.us.auth0.com/, or unset it to take the issuer from AUTH0_DOMAIN",
+        ));
+    }
     let issuer = args
         .issuer
         .clone()
@@ -336,16 +390,24 @@ impl Settings {
                 "CASTING_BODY_LIMIT (--body-limit) must be at least 1 byte",
             ));
         }
+        let algorithms = parse_algorithms(&args.algorithms)?;
+        if auth == AuthSettings::Dev && !algorithms.contains(&Algorithm::RS256) {
+            return Err(error(format!(
+                "development mode signs its tokens with RS256, which ALGORITHMS (--algorithms) {:?} leaves out: add RS256, or unset ALGORITHMS",
+                args.algorithms
+            )));
+        }
         Ok(Settings {
             bind,
             db,
             auth,
-            algorithms: parse_algorithms(&args.algorithms)?,
+            algorithms,
             leeway: args.leeway,
             cors: parse_cors(&args.cors_origins)?,
             body_limit: args.body_limit,
             group_commit: args.group_commit,
             auth_failure_limit: args.auth_failure_limit,
+            response_cache_bytes: args.response_cache_bytes,
         })
     }
 
@@ -466,6 +528,90 @@ mod tests {
             CorsOrigins::List(vec!["https://a.example".into(), "https://b.example".into()])
         );
         assert!(args(&["--dev", "--cors-origins", "not an origin"]).is_err());
+    }
+
+    #[test]
+    fn an_empty_issuer_is_refused_naming_the_variable() {
+        let e = args(&[
+            "--issuer",
+            "",
+            "--audience",
+            "a",
+            "--jwks-url",
+            "https://x.example/k",
+        ])
+        .unwrap_err();
+        assert!(e.0.contains("JWT_ISSUER"), "{e}");
+        let e = args(&[
+            "--auth0-domain",
+            "x.example",
+            "--issuer",
+            " ",
+            "--audience",
+            "a",
+        ])
+        .unwrap_err();
+        assert!(e.0.contains("JWT_ISSUER"), "{e}");
+    }
+
+    #[test]
+    fn the_leeway_is_at_most_five_minutes_and_errors_name_the_variable() {
+        assert_eq!(args(&["--dev", "--leeway", "300"]).unwrap().leeway, 300);
+        assert_eq!(args(&["--dev", "--leeway", "0"]).unwrap().leeway, 0);
+        for bad in ["301", "99999999999", "-5", "1.5", "x"] {
+            let e = Cli::try_parse_from(["casting-server", "--dev", "--leeway", bad]).unwrap_err();
+            assert!(e.to_string().contains("JWT_LEEWAY"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn cors_origins_are_normalised_or_refused() {
+        let s = args(&[
+            "--dev",
+            "--cors-origins",
+            "https://App.example/, http://localhost:3000, https://b.example:443",
+        ])
+        .unwrap();
+        assert_eq!(
+            s.cors,
+            CorsOrigins::List(vec![
+                "https://app.example".into(),
+                "http://localhost:3000".into(),
+                "https://b.example".into()
+            ])
+        );
+        for bad in [
+            "https://app.example/path",
+            "foo:bar",
+            "app.example",
+            "https://app.example/?q",
+            "https://user@app.example",
+            "ftp://app.example",
+        ] {
+            let e = args(&["--dev", "--cors-origins", bad]).unwrap_err();
+            assert!(e.0.contains("CORS_ORIGINS"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn development_mode_needs_rs256_among_the_algorithms() {
+        let e = args(&["--dev", "--algorithms", "PS256"]).unwrap_err();
+        assert!(e.0.contains("RS256") && e.0.contains("ALGORITHMS"), "{e}");
+        assert!(args(&["--dev", "--algorithms", "PS256,RS256"]).is_ok());
+    }
+
+    #[test]
+    fn the_token_help_lists_the_roles() {
+        use clap::CommandFactory;
+        let mut command = Cli::command();
+        let help = command
+            .find_subcommand_mut("token")
+            .unwrap()
+            .render_long_help()
+            .to_string();
+        for role in ["assistant", "director", "producer"] {
+            assert!(help.contains(role), "{help}");
+        }
     }
 
     #[test]

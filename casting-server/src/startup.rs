@@ -31,7 +31,25 @@ pub enum StartupError {
     /// The key set client could not be built.
     #[error("cannot set up the key set client: {0}")]
     Jwks(#[from] JwksError),
-    /// The address could not be bound, or the writer thread not started.
+    /// The address could not be bound.
+    #[error("cannot listen on {addr}: {source}; choose another address with --bind (CASTING_BIND)")]
+    Bind {
+        /// The address asked for.
+        addr: std::net::SocketAddr,
+        /// Why, such as the address being in use.
+        source: std::io::Error,
+    },
+    /// The directory of the store does not exist.
+    #[error(
+        "cannot open the store {path}: the directory {directory} does not exist; create it, or point --db (CASTING_DB) elsewhere"
+    )]
+    NoDirectory {
+        /// The database file.
+        path: String,
+        /// Its missing directory.
+        directory: String,
+    },
+    /// Standard output could not be written, or the writer thread not started.
     #[error("{0}")]
     Io(#[from] std::io::Error),
 }
@@ -47,9 +65,19 @@ fn now() -> u64 {
 /// # Errors
 /// When the key cannot be read or created.
 pub fn print_token(db: &Path, role: Role, ttl: u64) -> Result<(), StartupError> {
-    let issuer = DevIssuer::load_or_create(db)?;
-    println!("{}", issuer.token(role, now(), ttl)?);
+    let issuer = DevIssuer::load(db)?;
+    let token = issuer.token(role, now(), ttl)?;
+    writeln!(std::io::stdout().lock(), "{token}")?;
     Ok(())
+}
+
+/// The directory `db` lives in, if it does not exist.
+fn missing_directory(db: &Path) -> Option<&Path> {
+    let directory = match db.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    (!directory.is_dir()).then_some(directory)
 }
 
 /// Starts the server with `settings` and serves until `shutdown` completes.
@@ -63,6 +91,20 @@ pub async fn serve(
     settings: Settings,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), StartupError> {
+    // The address first: a server that cannot listen must leave nothing
+    // behind, no new store file and no new key.
+    let listener = TcpListener::bind(settings.bind)
+        .await
+        .map_err(|source| StartupError::Bind {
+            addr: settings.bind,
+            source,
+        })?;
+    if let Some(directory) = missing_directory(&settings.db) {
+        return Err(StartupError::NoDirectory {
+            path: settings.db.display().to_string(),
+            directory: directory.display().to_string(),
+        });
+    }
     let store = Store::open(&settings.db).map_err(|source| StartupError::Store {
         path: settings.db.display().to_string(),
         source,
@@ -122,16 +164,43 @@ pub async fn serve(
         dev_jwks,
         settings.body_limit,
         (settings.auth_failure_limit > 0).then(|| FailureLimiter::new(settings.auth_failure_limit)),
+        settings.response_cache_bytes,
     );
 
-    let listener = TcpListener::bind(settings.bind).await?;
     let addr = listener.local_addr()?;
+    log_configuration(&settings, addr);
     writeln!(banner, "listening on http://{addr}")?;
     let mut stdout = std::io::stdout().lock();
     stdout.write_all(&banner)?;
     stdout.flush()?;
     drop(stdout);
-    tracing::info!(%addr, "serving");
     server::run(listener, app, &settings.cors, shutdown).await?;
     Ok(())
+}
+
+/// One line with the configuration in force, so that an operator sees what
+/// the server took from flags, variables and defaults. Nothing in it is
+/// secret: the key set URL and the issuer are public by design.
+fn log_configuration(settings: &Settings, addr: std::net::SocketAddr) {
+    let (issuer, audience) = settings.issuer_and_audience();
+    let keys = match &settings.auth {
+        AuthSettings::Dev => "development key".to_owned(),
+        AuthSettings::Issuer { jwks_url, .. } => jwks_url.clone(),
+    };
+    let algorithms: Vec<String> = settings
+        .algorithms
+        .iter()
+        .map(|a| format!("{a:?}"))
+        .collect();
+    tracing::info!(
+        bind = %addr,
+        store = %settings.db.display(),
+        %issuer,
+        %audience,
+        key_set = %keys,
+        algorithms = %algorithms.join(","),
+        leeway_s = settings.leeway,
+        dev = matches!(settings.auth, AuthSettings::Dev),
+        "serving"
+    );
 }

@@ -42,6 +42,16 @@ pub enum DevKeyError {
     /// The key could not be generated or used.
     #[error("the signing key failed: {0}")]
     Crypto(String),
+    /// No key exists where one was looked for, and none may be made there.
+    #[error(
+        "no development key at {0}: start the server once with --dev and the same --db (CASTING_DB), which creates it; tokens signed with another key would be refused"
+    )]
+    Missing(PathBuf),
+    /// The directory the key belongs in does not exist.
+    #[error(
+        "the directory {0} does not exist: create it, or give --db (CASTING_DB) a path in an existing directory"
+    )]
+    NoDirectory(PathBuf),
 }
 
 /// The development signing key.
@@ -132,6 +142,13 @@ impl DevIssuer {
     /// When the key file cannot be read, written or parsed.
     pub fn load_or_create(db: &Path) -> Result<Self, DevKeyError> {
         let path = key_path(db);
+        let directory = match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        };
+        if !directory.is_dir() {
+            return Err(DevKeyError::NoDirectory(directory.to_path_buf()));
+        }
         if !path.exists() {
             let key_pair = KeyPair::generate(KeySize::Rsa2048)
                 .map_err(|e| DevKeyError::Crypto(e.to_string()))?;
@@ -142,7 +159,25 @@ impl DevIssuer {
                 tracing::info!(path = %path.display(), "created the development signing key");
             }
         }
-        let pem = fs::read_to_string(&path).map_err(io(&path))?;
+        Self::load(db)
+    }
+
+    /// Reads the key beside the database at `db`; never creates one, so
+    /// that a token printed for a server always verifies there.
+    ///
+    /// # Errors
+    /// When no key is there (the error says where it looked), or it cannot
+    /// be read or parsed.
+    pub fn load(db: &Path) -> Result<Self, DevKeyError> {
+        let path = key_path(db);
+        let pem = match fs::read_to_string(&path) {
+            Ok(pem) => pem,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let shown = std::path::absolute(&path).unwrap_or(path);
+                return Err(DevKeyError::Missing(shown));
+            }
+            Err(e) => return Err(io(&path)(e)),
+        };
         let der = from_pem(&pem).ok_or_else(|| DevKeyError::Malformed(path.clone()))?;
         let key_pair =
             KeyPair::from_pkcs8(&der).map_err(|_| DevKeyError::Malformed(path.clone()))?;

@@ -407,3 +407,86 @@ async fn casting_dev_false_is_not_development_mode() {
 
     assert_refused(&exit, &["API_AUDIENCE", "--audience"]);
 }
+
+#[tokio::test]
+async fn an_empty_issuer_is_refused() {
+    let issuer = MockIssuer::start();
+    let dir = tempfile::tempdir().expect("temporary directory");
+
+    let exit = Launch::new()
+        .args(["--bind", "127.0.0.1:0", "--db"])
+        .arg(db_in(&dir))
+        .args(["--jwks-url", &issuer.jwks_url(), "--audience", AUDIENCE])
+        .env("JWT_ISSUER", "")
+        .run_to_exit()
+        .await;
+
+    assert_refused(&exit, &["JWT_ISSUER"]);
+}
+
+#[tokio::test]
+async fn a_leeway_past_five_minutes_or_negative_is_refused_naming_the_variable() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    for leeway in ["99999999999", "301", "-5"] {
+        let exit = Launch::dev(&db_in(&dir))
+            .env("JWT_LEEWAY", leeway)
+            .run_to_exit()
+            .await;
+        assert_refused(&exit, &["JWT_LEEWAY"]);
+    }
+}
+
+#[tokio::test]
+async fn development_mode_without_rs256_among_the_algorithms_is_refused() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+
+    let exit = Launch::dev(&db_in(&dir))
+        .env("ALGORITHMS", "PS256")
+        .run_to_exit()
+        .await;
+
+    assert_refused(&exit, &["RS256"]);
+    assert!(!exit.stdout.contains("token for"), "{exit:?}");
+}
+
+#[tokio::test]
+async fn an_address_in_use_is_named_with_the_flag_and_nothing_is_created() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = taken.local_addr().expect("address").to_string();
+    let dir = tempfile::tempdir().expect("temporary directory");
+
+    let exit = Launch::new()
+        .args(["--dev", "--bind", &addr, "--db"])
+        .arg(db_in(&dir))
+        .run_to_exit()
+        .await;
+
+    assert_refused(&exit, &[&addr]);
+    assert!(exit.stderr.contains("--bind"), "{exit:?}");
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("list")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert!(left.is_empty(), "a refused start left {left:?}");
+}
+
+#[tokio::test]
+async fn a_store_in_a_missing_directory_names_the_directory() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let db = dir.path().join("missing").join("casting.redb");
+
+    let exit = Launch::dev(&db).run_to_exit().await;
+
+    assert_refused(&exit, &["missing"]);
+    assert!(exit.stderr.contains("does not exist"), "{exit:?}");
+}
+
+#[tokio::test]
+async fn the_token_help_lists_the_roles() {
+    let exit = Launch::new().args(["token", "--help"]).run_to_exit().await;
+
+    assert!(exit.status.is_some_and(|s| s.success()), "{exit:?}");
+    for role in ["assistant", "director", "producer"] {
+        assert!(exit.stdout.contains(role), "{role}: {exit:?}");
+    }
+}

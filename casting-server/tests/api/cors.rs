@@ -166,3 +166,29 @@ async fn cors_origins_can_come_from_the_environment() {
     );
     assert_eq!(allow_origin(&refused), None, "{refused:?}");
 }
+
+#[tokio::test]
+async fn an_origin_configured_with_a_trailing_slash_still_passes_preflight() {
+    let app = spawn_dev_app_with(&["--cors-origins", "https://App.example/"]).await;
+
+    let reply = preflight(&app, "/movies", "https://app.example", "POST").await;
+
+    assert_eq!(
+        allow_origin(&reply),
+        Some("https://app.example"),
+        "{reply:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_origin_with_a_path_or_no_scheme_is_refused_at_startup() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    for bad in ["https://app.example/app", "foo:bar", "app.example"] {
+        let exit = crate::helpers::Launch::dev(&dir.path().join("casting.redb"))
+            .args(["--cors-origins", bad])
+            .run_to_exit()
+            .await;
+        assert!(exit.status.is_some_and(|s| !s.success()), "{bad}: {exit:?}");
+        assert!(exit.stderr.contains("CORS_ORIGINS"), "{bad}: {exit:?}");
+    }
+}

@@ -220,8 +220,8 @@ async fn the_token_command_prints_one_token_for_the_role() {
 
 #[tokio::test]
 async fn the_token_command_honours_ttl() {
-    let dir = tempfile::tempdir().expect("temporary directory");
-    let db = dir.path().join("casting.redb");
+    let app = spawn_app().await;
+    let db = app.dir.path().join("casting.redb");
 
     let token = mint("assistant", &db, &["--ttl", "120"]).await;
 
@@ -248,14 +248,17 @@ async fn the_token_command_refuses_an_unknown_role() {
 }
 
 #[tokio::test]
-async fn the_token_command_creates_the_key_the_server_then_uses() {
+async fn the_token_command_signs_with_the_key_the_server_created() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let db = dir.path().join("casting.redb");
+    let server = Launch::dev(&db).start().await;
+
     let token = mint("producer", &db, &[]).await;
+
     let key_files = beside(&db);
     assert!(
         !key_files.is_empty(),
-        "the token command left no key beside the database"
+        "the server left no key beside the database"
     );
     for file in &key_files {
         let mode = std::fs::metadata(file)
@@ -265,11 +268,49 @@ async fn the_token_command_creates_the_key_the_server_then_uses() {
             & 0o777;
         assert_eq!(mode, 0o600, "{} has mode {mode:o}", file.display());
     }
-
-    let server = Launch::dev(&db).start().await;
     let reply = send(client().get(server.url("/movies")).bearer_auth(&token)).await;
-
     reply.ok();
+}
+
+#[tokio::test]
+async fn the_token_command_never_creates_a_key_and_says_where_it_looked() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let db = dir.path().join("casting.redb");
+
+    let exit = Launch::new()
+        .args(["token", "--role", "producer", "--db"])
+        .arg(&db)
+        .run_to_exit()
+        .await;
+
+    assert!(exit.status.is_some_and(|s| !s.success()), "{exit:?}");
+    assert!(exit.stdout.trim().is_empty(), "{exit:?}");
+    let looked = format!("{}.dev-key.pem", db.display());
+    assert!(exit.stderr.contains(&looked), "{exit:?}");
+    assert!(exit.stderr.contains("--dev"), "{exit:?}");
+    assert!(
+        std::fs::read_dir(dir.path())
+            .expect("list")
+            .next()
+            .is_none(),
+        "the token command left files behind"
+    );
+}
+
+#[tokio::test]
+async fn the_token_command_names_a_missing_directory() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let db = dir.path().join("nowhere").join("casting.redb");
+
+    let exit = Launch::new()
+        .args(["token", "--role", "producer", "--db"])
+        .arg(&db)
+        .run_to_exit()
+        .await;
+
+    assert!(exit.status.is_some_and(|s| !s.success()), "{exit:?}");
+    assert!(exit.stderr.contains("nowhere"), "{exit:?}");
+    assert!(!exit.stderr.contains("tmp-"), "{exit:?}");
 }
 
 #[tokio::test]
@@ -363,6 +404,11 @@ async fn dev_tokens_of_one_database_do_not_open_another() {
 #[tokio::test]
 async fn the_token_command_defaults_to_the_database_in_the_working_directory() {
     let dir = tempfile::tempdir().expect("temporary directory");
+    let server = Launch::new()
+        .args(["--dev", "--bind", "127.0.0.1:0"])
+        .cwd(dir.path())
+        .start()
+        .await;
     let exit = Launch::new()
         .args(["token", "--role", "assistant"])
         .cwd(dir.path())
@@ -371,11 +417,6 @@ async fn the_token_command_defaults_to_the_database_in_the_working_directory() {
     assert!(exit.status.is_some_and(|s| s.success()), "{exit:?}");
     let token = exit.stdout.trim().to_owned();
 
-    let server = Launch::new()
-        .args(["--dev", "--bind", "127.0.0.1:0"])
-        .cwd(dir.path())
-        .start()
-        .await;
     let reply = send(client().get(server.url("/movies")).bearer_auth(&token)).await;
 
     reply.ok();

@@ -12,7 +12,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Body;
 
 use crate::auth::{AuthError, Authenticator, FailureLimiter};
-use crate::http::cache::ResponseCache;
+use crate::http::cache::{self, ResponseCache};
 use crate::http::error::ApiError;
 use crate::http::response::{HttpResponse, json_bytes};
 use crate::http::router::{self, Endpoint, NoRoute};
@@ -20,6 +20,16 @@ use crate::routes;
 use crate::routes::actors::ACTORS;
 use crate::routes::movies::MOVIES;
 use crate::writer::Writer;
+
+/// The answer to a `HEAD`: the `GET` answer's status and headers, its
+/// `Content-Length` included, and no body.
+fn without_body(response: HttpResponse) -> HttpResponse {
+    let (mut head, body) = response.into_parts();
+    let length = body.size_hint().exact().unwrap_or(0);
+    head.headers
+        .insert(header::CONTENT_LENGTH, http::HeaderValue::from(length));
+    HttpResponse::from_parts(head, Full::new(Bytes::new()))
+}
 
 /// How many rows a read may touch, which decides where it runs.
 #[derive(Debug, Clone, Copy)]
@@ -70,6 +80,7 @@ impl App {
         dev_jwks: Option<String>,
         body_limit: usize,
         limiter: Option<FailureLimiter>,
+        cache_bytes: usize,
     ) -> Self {
         App {
             inner: Arc::new(Inner {
@@ -79,7 +90,7 @@ impl App {
                 dev_jwks: dev_jwks.map(Bytes::from),
                 body_limit,
                 limiter,
-                cache: ResponseCache::default(),
+                cache: ResponseCache::new(cache_bytes),
             }),
         }
     }
@@ -158,10 +169,14 @@ impl App {
     {
         let unread_body =
             !request.body().is_end_stream() && request.version() <= http::Version::HTTP_11;
+        let head = request.method() == Method::HEAD;
         let mut response = self
             .dispatch(request)
             .await
             .unwrap_or_else(ApiError::into_response);
+        if head {
+            response = without_body(response);
+        }
         let status = response.status();
         if unread_body && (status.is_client_error() || status.is_server_error()) {
             // The body of a refused request may be left unread, so the
@@ -180,6 +195,14 @@ impl App {
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
         let (parts, body) = request.into_parts();
+        if parts.version == http::Version::HTTP_11
+            && parts.headers.get_all(header::HOST).iter().count() != 1
+        {
+            // RFC 9112 section 3.2: exactly one Host in an HTTP/1.1 request.
+            return Err(ApiError::BadRequest(
+                "an HTTP/1.1 request must carry exactly one Host header".into(),
+            ));
+        }
         let endpoint = router::resolve(
             parts.method.as_str(),
             parts.uri.path(),
@@ -192,10 +215,12 @@ impl App {
         let Some(permission) = endpoint.permission() else {
             return routes::meta::public(self, endpoint);
         };
-        let authorization = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .map(|v| v.as_bytes());
+        let mut authorizations = parts.headers.get_all(header::AUTHORIZATION).iter();
+        let authorization = authorizations.next().map(|v| v.as_bytes());
+        if authorizations.next().is_some() {
+            // Which of several credentials to believe is not ours to guess.
+            return Err(AuthError::InvalidHeader.into());
+        }
         let client = parts.extensions.get::<ClientAddr>().map(|c| c.0);
         let limited = self.inner.limiter.as_ref().zip(client);
         if let Some(wait) = limited.and_then(|(limiter, ip)| limiter.blocked(ip)) {
@@ -216,10 +241,14 @@ impl App {
 
         // A read's whole body may be served from the cache; the generation
         // is taken before the read, so a body kept under it is no older.
-        let cache_key = (parts.method == Method::GET)
-            .then(|| parts.uri.path_and_query().map_or("/", |pq| pq.as_str()));
+        let cache_key = matches!(parts.method, Method::GET | Method::HEAD)
+            .then(|| cache::key(endpoint, parts.uri.path(), parts.uri.query()))
+            .flatten();
         let generation = self.inner.agency.store().generation();
-        if let Some(body) = cache_key.and_then(|key| self.inner.cache.get(key, generation)) {
+        if let Some(body) = cache_key
+            .as_deref()
+            .and_then(|key| self.inner.cache.get(key, generation))
+        {
             return Ok(json_bytes(StatusCode::OK, body));
         }
 
@@ -248,7 +277,7 @@ impl App {
                 // A full body cannot fail to collect: its error type is Infallible.
                 let Ok(collected) = body.collect().await;
                 let body = collected.to_bytes();
-                self.inner.cache.put(key, generation, body.clone());
+                self.inner.cache.put(&key, generation, body.clone());
                 Ok(HttpResponse::from_parts(head, Full::new(body)))
             }
             _ => Ok(response),

@@ -11,10 +11,10 @@ use http::{HeaderName, HeaderValue, Method, Request, header};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, watch};
+use tokio::time::Instant;
 use tower::{ServiceBuilder, ServiceExt};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::timeout::RequestBodyDeadlineLayer;
@@ -31,6 +31,10 @@ const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 const BODY_DEADLINE: Duration = Duration::from_secs(30);
 /// The most connections served at once; more wait in the listen queue.
 const MAX_CONNECTIONS: usize = 10_000;
+/// The most bytes of headers an HTTP/2 request may carry: room for a
+/// 16 KiB bearer token and the usual rest (hyper's default is 16 KiB in
+/// all, which refuses such a token before the contract's own check).
+const MAX_HEADER_LIST_BYTES: u32 = 64 * 1024;
 /// How long shutdown waits for requests in flight.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
@@ -61,6 +65,67 @@ async fn first_bytes_arrive(stream: &tokio::net::TcpStream) -> bool {
     tokio::time::timeout(HEADER_READ_TIMEOUT, wait)
         .await
         .unwrap_or(false)
+}
+
+/// The requests of one connection: how many are in flight, and when the
+/// last one ended, so an idle connection can be closed.
+#[derive(Debug)]
+struct Activity {
+    in_flight: std::sync::atomic::AtomicUsize,
+    last_end: std::sync::Mutex<Instant>,
+}
+
+/// One request in flight on a connection; dropping it ends the request.
+struct InFlight(Arc<Activity>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        *self
+            .0
+            .last_end
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Instant::now();
+        self.0
+            .in_flight
+            .fetch_sub(1, std::sync::atomic::Ordering::Release);
+    }
+}
+
+impl Activity {
+    fn new() -> Self {
+        Activity {
+            in_flight: std::sync::atomic::AtomicUsize::new(0),
+            last_end: std::sync::Mutex::new(Instant::now()),
+        }
+    }
+
+    fn begin(self: &Arc<Self>) -> InFlight {
+        self.in_flight
+            .fetch_add(1, std::sync::atomic::Ordering::Acquire);
+        InFlight(Arc::clone(self))
+    }
+
+    fn busy(&self) -> bool {
+        self.in_flight.load(std::sync::atomic::Ordering::Acquire) > 0
+    }
+
+    /// When to look again whether the connection is idle: the idle time
+    /// after the last request ended, or after now while one is in flight.
+    fn idle_deadline(&self) -> Instant {
+        if self.busy() {
+            return Instant::now() + HEADER_READ_TIMEOUT;
+        }
+        *self
+            .last_end
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            + HEADER_READ_TIMEOUT
+    }
+
+    /// Whether no request is in flight and none ended for the idle time.
+    fn is_idle(&self) -> bool {
+        !self.busy() && Instant::now() >= self.idle_deadline()
+    }
 }
 
 fn cors_layer(origins: &CorsOrigins) -> CorsLayer {
@@ -131,11 +196,14 @@ pub async fn run(
     builder
         .http2()
         .timer(TokioTimer::new())
+        .max_header_list_size(MAX_HEADER_LIST_BYTES)
         .keep_alive_interval(HEADER_READ_TIMEOUT)
         .keep_alive_timeout(HEADER_READ_TIMEOUT);
 
-    let graceful = GracefulShutdown::new();
+    // Every connection task holds a slot until it ends, so holding them all
+    // again means every connection has closed.
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let (stop, stopping) = watch::channel(false);
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let slot = tokio::select! {
@@ -160,18 +228,57 @@ pub async fn run(
         // Each connection's requests carry the client's address, for the
         // limit on failed authentications.
         let client = ClientAddr(peer.ip());
-        let service = TowerToHyperService::new(service.clone().map_request(
-            move |mut request: Request<Incoming>| {
-                request.extensions_mut().insert(client);
-                request
-            },
-        ));
-        let watcher = graceful.watcher();
+        let activity = Arc::new(Activity::new());
+        let tracked = Arc::clone(&activity);
+        let service = TowerToHyperService::new(
+            service
+                .clone()
+                .map_request(move |mut request: Request<Incoming>| {
+                    request.extensions_mut().insert(client);
+                    request
+                })
+                .map_future(move |response| {
+                    let request = tracked.begin();
+                    async move {
+                        let response = response.await;
+                        drop(request);
+                        response
+                    }
+                }),
+        );
+        let mut stopping = stopping.clone();
         tokio::spawn(async move {
-            if first_bytes_arrive(&stream).await {
+            let arrived = tokio::select! {
+                arrived = first_bytes_arrive(&stream) => arrived,
+                _ = stopping.changed() => false,
+            };
+            if arrived {
                 let connection = builder.serve_connection(TokioIo::new(stream), service);
-                if let Err(error) = watcher.watch(connection.into_owned()).await {
-                    tracing::debug!(%error, "connection ended with an error");
+                let mut connection = std::pin::pin!(connection);
+                let mut closing = false;
+                loop {
+                    let idle_at = activity.idle_deadline();
+                    tokio::select! {
+                        result = connection.as_mut() => {
+                            if let Err(error) = result {
+                                tracing::debug!(%error, "connection ended with an error");
+                            }
+                            break;
+                        }
+                        _ = stopping.changed(), if !closing => {
+                            connection.as_mut().graceful_shutdown();
+                            closing = true;
+                        }
+                        () = tokio::time::sleep_until(idle_at), if !closing => {
+                            // An HTTP/2 client that only answers PINGs keeps
+                            // hyper's keep-alive happy for ever; no request
+                            // for the idle time closes it, as on HTTP/1.1.
+                            if activity.is_idle() {
+                                connection.as_mut().graceful_shutdown();
+                                closing = true;
+                            }
+                        }
+                    }
                 }
             }
             drop(slot);
@@ -179,7 +286,9 @@ pub async fn run(
     }
     drop(listener);
     tracing::info!("shutting down: finishing requests in flight");
-    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
+    let _ = stop.send(true);
+    let all = u32::try_from(MAX_CONNECTIONS).unwrap_or(u32::MAX);
+    if tokio::time::timeout(SHUTDOWN_GRACE, slots.acquire_many(all))
         .await
         .is_err()
     {

@@ -4,15 +4,20 @@ use bytes::Bytes;
 use http::{HeaderMap, header};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use hyper::body::Body;
+use std::collections::BTreeMap;
+
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use super::error::ApiError;
 
 /// The default body limit, 64 KiB.
 pub const DEFAULT_LIMIT: usize = 64 * 1024;
 
-/// Whether the `Content-Type` is JSON: `application/json` or a
-/// `+json` type, with any parameters.
+/// Whether the `Content-Type` is `application/json`, with any parameters.
+/// `+json` types are not: `application/merge-patch+json` means a merge
+/// patch, whose `null` would delete where this API's sets to null, and the
+/// contract takes plain JSON only.
 fn is_json(headers: &HeaderMap) -> bool {
     let Some(value) = headers
         .get(header::CONTENT_TYPE)
@@ -27,7 +32,30 @@ fn is_json(headers: &HeaderMap) -> bool {
         .trim()
         .to_ascii_lowercase();
     essence == "application/json"
-        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// Whether the body is sent as it is: no `Content-Encoding`, or only
+/// `identity`. A compressed body is refused rather than read as garbage.
+fn is_identity(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::CONTENT_ENCODING)
+        .iter()
+        .flat_map(|v| v.to_str().unwrap_or("?").split(','))
+        .all(|coding| coding.trim().eq_ignore_ascii_case("identity"))
+}
+
+/// The 422 of a JSON object that holds a value serde_json cannot represent
+/// (a number such as `1e400` or `2^64` written out), naming the first field
+/// that holds one; `None` when `bytes` is not such an object.
+fn unrepresentable(bytes: &[u8]) -> Option<ApiError> {
+    let raw: BTreeMap<String, Box<RawValue>> = serde_json::from_slice(bytes).ok()?;
+    let field = raw
+        .iter()
+        .find(|(_, value)| serde_json::from_str::<Value>(value.get()).is_err())
+        .map_or("body", |(name, _)| name.as_str());
+    Some(ApiError::Unprocessable(format!(
+        "{field}: holds a number out of range"
+    )))
 }
 
 /// Reads the body of a request that must carry JSON, counting every byte
@@ -46,6 +74,9 @@ where
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
+    if !is_identity(headers) {
+        return Err(ApiError::UnsupportedMediaType);
+    }
     if !is_json(headers) {
         let empty = declared_length == Some(0) || body.is_end_stream();
         if empty && headers.get(header::CONTENT_TYPE).is_none() {
@@ -70,8 +101,10 @@ where
             )));
         }
     };
-    serde_json::from_slice(&bytes)
-        .map_err(|e| ApiError::BadRequest(format!("the body is not valid JSON: {e}")))
+    serde_json::from_slice(&bytes).map_err(|e| {
+        unrepresentable(&bytes)
+            .unwrap_or_else(|| ApiError::BadRequest(format!("the body is not valid JSON: {e}")))
+    })
 }
 
 #[cfg(test)]
@@ -108,8 +141,46 @@ mod tests {
                 .is_ok()
         );
         assert!(read(Some("Application/JSON"), "{}").await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_number_no_field_can_hold_is_a_422_naming_the_field() {
+        for (body, field) in [
+            (r#"{"name": "A", "age": 1e400}"#, "age"),
+            (r#"{"age": 18446744073709551616e300}"#, "age"),
+            (r#"{"movie_id": -1e999, "name": "A"}"#, "movie_id"),
+            (r#"{"title": ["x", 1e400]}"#, "title"),
+        ] {
+            match read_json(
+                &headers(Some("application/json")),
+                Full::new(Bytes::from(body)),
+                1024,
+            )
+            .await
+            {
+                Err(ApiError::Unprocessable(message)) => {
+                    assert!(message.starts_with(&format!("{field}: ")), "{message}")
+                }
+                other => panic!("{body}: {other:?}"),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn an_encoded_body_is_415() {
+        for coding in ["gzip", "br", "identity, gzip", "x"] {
+            let mut h = headers(Some("application/json"));
+            h.insert(header::CONTENT_ENCODING, coding.parse().unwrap());
+            let result = read_json(&h, Full::new(Bytes::from_static(b"{}")), 32).await;
+            assert!(
+                matches!(result, Err(ApiError::UnsupportedMediaType)),
+                "{coding}"
+            );
+        }
+        let mut h = headers(Some("application/json"));
+        h.insert(header::CONTENT_ENCODING, "Identity".parse().unwrap());
         assert!(
-            read(Some("application/merge-patch+json"), "{}")
+            read_json(&h, Full::new(Bytes::from_static(b"{}")), 32)
                 .await
                 .is_ok()
         );
@@ -120,6 +191,9 @@ mod tests {
         for ct in [
             Some("text/plain"),
             Some("application/x-www-form-urlencoded"),
+            Some("application/merge-patch+json"),
+            Some("application/vnd.api+json"),
+            Some("application/jsonx"),
             None,
         ] {
             assert!(

@@ -11,8 +11,11 @@ use std::sync::{Mutex, PoisonError};
 
 use bytes::Bytes;
 
-/// The most bodies kept; past it the cache starts afresh.
-const MAX_ENTRIES: usize = 1024;
+use super::query;
+use super::router::Endpoint;
+
+/// The default bound on what the cache holds, keys and bodies together.
+pub const DEFAULT_MAX_BYTES: usize = 8 * 1024 * 1024;
 /// Bodies larger than this are not kept: they are rare, and memory matters
 /// more than one encoding.
 const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -21,17 +24,79 @@ const MAX_BODY_BYTES: usize = 256 * 1024;
 struct Entries {
     generation: u64,
     bodies: HashMap<Box<str>, Bytes>,
+    /// The bytes of every key and body held.
+    bytes: usize,
 }
 
 /// The cache; cheap to share.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct ResponseCache {
     entries: Mutex<Entries>,
+    /// The most bytes of keys and bodies held at once; 0 turns it off.
+    max_bytes: usize,
+}
+
+/// The key a read of `endpoint` is kept under: its path and the query
+/// parameters the route reads, decoded, in a fixed order. Parameters the
+/// route ignores (cache-busters) are left out, so they cannot make entries
+/// of their own. `None` for a request that is not kept: one that is no
+/// read, or that repeats a parameter (a 400).
+pub fn key(endpoint: Endpoint<'_>, path: &str, query: Option<&str>) -> Option<String> {
+    use Endpoint::*;
+    let known: &[&str] = match endpoint {
+        ListMovies | ListActors => &query::PAGE,
+        SearchMovies => &query::MOVIE_SEARCH,
+        SearchActors => &query::ACTOR_SEARCH,
+        GetMovie(_) | GetActor(_) => &[],
+        _ => return None,
+    };
+    let mut key = String::with_capacity(path.len() + 16);
+    key.push_str(path);
+    if known.is_empty() {
+        return Some(key);
+    }
+    let mut values: Vec<Option<std::borrow::Cow<'_, str>>> = vec![None; known.len()];
+    for (name, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        if let Some(slot) = known.iter().position(|k| *k == name)
+            && values[slot].replace(value).is_some()
+        {
+            return None;
+        }
+    }
+    // A NUL separates the parts: it cannot stand in a path, and a decoded
+    // value holding one only makes a key of its own.
+    for (name, value) in known.iter().zip(values) {
+        if let Some(value) = value {
+            key.push('\0');
+            key.push_str(name);
+            key.push('=');
+            key.push_str(&value);
+        }
+    }
+    Some(key)
+}
+
+impl Default for ResponseCache {
+    fn default() -> Self {
+        ResponseCache::new(DEFAULT_MAX_BYTES)
+    }
 }
 
 impl ResponseCache {
+    /// A cache holding at most `max_bytes` of keys and bodies; 0 keeps
+    /// nothing.
+    pub fn new(max_bytes: usize) -> Self {
+        ResponseCache {
+            entries: Mutex::default(),
+            max_bytes,
+        }
+    }
+
     /// The body kept for `key`, if it was read at `generation`.
     pub fn get(&self, key: &str, generation: u64) -> Option<Bytes> {
+        if self.max_bytes == 0 {
+            return None;
+        }
         let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         if entries.generation != generation {
             return None;
@@ -40,20 +105,36 @@ impl ResponseCache {
     }
 
     /// Keeps `body` for `key`, read at `generation`. A body of an older
-    /// generation than the cache's is dropped; a newer one empties it.
+    /// generation than the cache's is dropped; a newer one empties it. When
+    /// the body would take the cache past its bound, the cache starts
+    /// afresh: simpler than any eviction order, and a read that misses
+    /// costs only one encoding.
     pub fn put(&self, key: &str, generation: u64, body: Bytes) {
-        if body.len() > MAX_BODY_BYTES {
+        let size = key.len() + body.len();
+        if body.len() > MAX_BODY_BYTES || size > self.max_bytes {
             return;
         }
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         if generation < entries.generation {
             return;
         }
-        if generation > entries.generation || entries.bodies.len() >= MAX_ENTRIES {
+        if generation > entries.generation || entries.bytes + size > self.max_bytes {
             entries.generation = generation;
             entries.bodies.clear();
+            entries.bytes = 0;
         }
-        entries.bodies.insert(key.into(), body);
+        if let Some(old) = entries.bodies.insert(key.into(), body) {
+            entries.bytes -= key.len() + old.len();
+        }
+        entries.bytes += size;
+    }
+
+    /// The bytes of keys and bodies held now.
+    pub fn bytes(&self) -> usize {
+        self.entries
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .bytes
     }
 }
 
@@ -79,6 +160,66 @@ mod tests {
         assert_eq!(cache.get("/b", 2), Some(Bytes::from_static(b"b2")));
         cache.put("/a", 1, Bytes::from_static(b"late"));
         assert_eq!(cache.get("/a", 2), None);
+    }
+
+    #[test]
+    fn the_cache_never_holds_more_than_its_bound() {
+        let cache = ResponseCache::new(10_000);
+        for i in 0..1000 {
+            cache.put(
+                &format!("/movies?limit={i}"),
+                0,
+                Bytes::from(vec![b'x'; 900]),
+            );
+            assert!(cache.bytes() <= 10_000, "{} bytes", cache.bytes());
+        }
+        assert!(cache.get("/movies?limit=999", 0).is_some());
+        cache.put("/movies?limit=999", 0, Bytes::from(vec![b'y'; 10]));
+        assert_eq!(
+            cache.get("/movies?limit=999", 0),
+            Some(Bytes::from(vec![b'y'; 10]))
+        );
+    }
+
+    #[test]
+    fn a_bound_of_zero_keeps_nothing() {
+        let cache = ResponseCache::new(0);
+        cache.put("/movies", 0, Bytes::from_static(b"x"));
+        assert_eq!(cache.get("/movies", 0), None);
+    }
+
+    #[test]
+    fn ignored_parameters_do_not_change_the_key() {
+        let plain = key(Endpoint::ListMovies, "/movies", Some("limit=5&after=2"));
+        assert_eq!(
+            key(
+                Endpoint::ListMovies,
+                "/movies",
+                Some("after=2&bust=1&limit=5&x=%20")
+            ),
+            plain
+        );
+        assert_eq!(
+            key(Endpoint::GetMovie("1"), "/movies/1", Some("bust=7")),
+            Some("/movies/1".to_owned())
+        );
+        assert_ne!(
+            key(Endpoint::ListMovies, "/movies", Some("limit=6")),
+            key(Endpoint::ListMovies, "/movies", Some("limit=5"))
+        );
+        assert_eq!(
+            key(Endpoint::SearchActors, "/actors/search", Some("q=a%20b")),
+            key(Endpoint::SearchActors, "/actors/search", Some("q=a+b"))
+        );
+    }
+
+    #[test]
+    fn repeated_parameters_and_writes_are_not_kept() {
+        assert_eq!(
+            key(Endpoint::ListMovies, "/movies", Some("limit=1&limit=2")),
+            None
+        );
+        assert_eq!(key(Endpoint::CreateMovie, "/movies", None), None);
     }
 
     #[test]

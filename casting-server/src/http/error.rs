@@ -64,7 +64,7 @@ impl ApiError {
             ApiError::Auth(AuthError::Missing) => {
                 (StatusCode::UNAUTHORIZED, "authorization_header_missing")
             }
-            ApiError::Auth(AuthError::InvalidHeader) => {
+            ApiError::Auth(AuthError::InvalidHeader | AuthError::MalformedToken) => {
                 (StatusCode::UNAUTHORIZED, "invalid_header")
             }
             ApiError::Auth(AuthError::Expired) => (StatusCode::UNAUTHORIZED, "token_expired"),
@@ -186,6 +186,13 @@ mod tests {
         assert_eq!(
             h[header::WWW_AUTHENTICATE],
             r#"Bearer error="invalid_request""#
+        );
+        let (status, h, body) = body_of(ApiError::Auth(AuthError::MalformedToken)).await;
+        assert_eq!(status, 401);
+        assert_eq!(body["code"], "invalid_header");
+        assert_eq!(
+            h[header::WWW_AUTHENTICATE],
+            r#"Bearer error="invalid_token""#
         );
         let (_, h, _) = body_of(ApiError::Auth(AuthError::Expired)).await;
         assert_eq!(

@@ -16,9 +16,13 @@ pub struct Params<'a> {
     pairs: Vec<(Cow<'a, str>, Cow<'a, str>)>,
 }
 
-const PAGE: [&str; 2] = ["limit", "after"];
-const MOVIE_SEARCH: [&str; 5] = ["q", "released_after", "released_before", "limit", "after"];
-const ACTOR_SEARCH: [&str; 7] = [
+/// The parameters of a plain list.
+pub(crate) const PAGE: [&str; 2] = ["limit", "after"];
+/// The parameters of a movie search.
+pub(crate) const MOVIE_SEARCH: [&str; 5] =
+    ["q", "released_after", "released_before", "limit", "after"];
+/// The parameters of an actor search.
+pub(crate) const ACTOR_SEARCH: [&str; 7] = [
     "q", "gender", "min_age", "max_age", "movie_id", "limit", "after",
 ];
 

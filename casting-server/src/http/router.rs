@@ -63,14 +63,16 @@ pub const ROUTES: [(&str, &[&str]); 9] = [
     ("/.well-known/jwks.json", &["GET"]),
 ];
 
-const COLLECTION: &str = "GET, POST";
-const ITEM: &str = "GET, PATCH, DELETE";
-const READ_ONLY: &str = "GET";
+const COLLECTION: &str = "GET, HEAD, POST";
+const ITEM: &str = "GET, HEAD, PATCH, DELETE";
+const READ_ONLY: &str = "GET, HEAD";
 
 /// The endpoint for `method` on `path`. The jwks path exists only when
-/// `dev` is set.
+/// `dev` is set. `HEAD` names the `GET` endpoint of the path: the answer
+/// is the same, less its body.
 pub fn resolve<'a>(method: &str, path: &'a str, dev: bool) -> Result<Endpoint<'a>, NoRoute> {
     use Endpoint::*;
+    let method = if method == "HEAD" { "GET" } else { method };
     let segments: Vec<&str> = match path.strip_prefix('/') {
         Some(rest) => rest.split('/').collect(),
         None => return Err(NoRoute::NotFound),
@@ -154,19 +156,33 @@ mod tests {
     fn a_known_path_with_another_method_lists_the_allowed_ones() {
         assert_eq!(
             resolve("PUT", "/movies", false),
-            Err(NoRoute::MethodNotAllowed("GET, POST"))
+            Err(NoRoute::MethodNotAllowed("GET, HEAD, POST"))
         );
         assert_eq!(
             resolve("POST", "/movies/1", false),
-            Err(NoRoute::MethodNotAllowed("GET, PATCH, DELETE"))
+            Err(NoRoute::MethodNotAllowed("GET, HEAD, PATCH, DELETE"))
         );
         assert_eq!(
             resolve("DELETE", "/movies/search", false),
-            Err(NoRoute::MethodNotAllowed("GET"))
+            Err(NoRoute::MethodNotAllowed("GET, HEAD"))
         );
         assert_eq!(
             resolve("POST", "/health", false),
-            Err(NoRoute::MethodNotAllowed("GET"))
+            Err(NoRoute::MethodNotAllowed("GET, HEAD"))
+        );
+    }
+
+    #[test]
+    fn head_names_the_get_endpoint_of_every_read_path() {
+        assert_eq!(resolve("HEAD", "/movies", false), Ok(Endpoint::ListMovies));
+        assert_eq!(
+            resolve("HEAD", "/actors/7", false),
+            Ok(Endpoint::GetActor("7"))
+        );
+        assert_eq!(resolve("HEAD", "/health", false), Ok(Endpoint::Health));
+        assert_eq!(
+            resolve("HEAD", "/.well-known/jwks.json", true),
+            Ok(Endpoint::Jwks)
         );
     }
 

@@ -586,3 +586,84 @@ async fn an_early_refusal_of_a_large_body_keeps_the_connection_or_says_close() {
         "connections closed without `Connection: close`: {broken:#?}"
     );
 }
+
+#[tokio::test]
+async fn json_suffixes_and_merge_patch_are_a_415() {
+    let app = spawn_app().await;
+    let movie = id_of(&app.create_movie("Universe", "2010-10-13").await);
+    let token = Some(app.tokens.producer.as_str());
+    let body = json!({"title": "Universe", "release": "2010-10-13"}).to_string();
+
+    for content_type in [
+        "application/merge-patch+json",
+        "application/vnd.api+json",
+        "application/problem+json; charset=utf-8",
+        "text/json",
+    ] {
+        for (method, path) in [
+            (Method::POST, "/movies".to_owned()),
+            (Method::PATCH, format!("/movies/{movie}")),
+        ] {
+            let reply = raw(&app, method, &path, token, Some(content_type), body.clone()).await;
+            reply.expect_error(415, "unsupported_media_type");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_body_with_a_content_encoding_other_than_identity_is_a_415() {
+    let app = spawn_app().await;
+    let body = json!({"title": "Universe", "release": "2010-10-13"}).to_string();
+
+    for coding in ["gzip", "deflate", "br"] {
+        let reply = send(
+            unpooled_client()
+                .post(app.url("/movies"))
+                .bearer_auth(&app.tokens.producer)
+                .header(CONTENT_TYPE, "application/json")
+                .header("content-encoding", coding)
+                .body(body.clone()),
+        )
+        .await;
+        reply.expect_error(415, "unsupported_media_type");
+    }
+    let identity = send(
+        unpooled_client()
+            .post(app.url("/movies"))
+            .bearer_auth(&app.tokens.producer)
+            .header(CONTENT_TYPE, "application/json")
+            .header("content-encoding", "identity")
+            .body(body),
+    )
+    .await;
+    identity.ok();
+}
+
+#[tokio::test]
+async fn a_number_no_field_can_hold_is_a_422_naming_the_field() {
+    let app = spawn_app().await;
+    let token = Some(app.tokens.producer.as_str());
+
+    for (body, field) in [
+        (r#"{"name": "A", "age": 1e400, "gender": "Female"}"#, "age"),
+        (
+            r#"{"name": "A", "age": 18446744073709551616, "gender": "Female"}"#,
+            "age",
+        ),
+        (
+            r#"{"name": "A", "age": 30, "gender": "Female", "movie_id": 1e400}"#,
+            "movie_id",
+        ),
+    ] {
+        let reply = raw(
+            &app,
+            Method::POST,
+            "/actors",
+            token,
+            Some("application/json"),
+            body,
+        )
+        .await;
+        reply.expect_unprocessable(field);
+    }
+}

@@ -12,6 +12,8 @@ mod cors;
 mod dev_mode;
 mod errors;
 mod helpers;
+mod http_layer;
+mod logging;
 mod meta;
 mod mock_issuer;
 mod movies;

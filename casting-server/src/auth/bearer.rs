@@ -13,8 +13,11 @@ pub(super) fn token(header: &[u8]) -> Result<&str, AuthError> {
         return Err(AuthError::InvalidHeader);
     }
     let token = token.trim_matches(' ');
-    if token.is_empty() || token.len() > MAX_TOKEN_BYTES || token.contains(' ') {
+    if token.is_empty() || token.contains(' ') {
         return Err(AuthError::InvalidHeader);
+    }
+    if token.len() > MAX_TOKEN_BYTES {
+        return Err(AuthError::MalformedToken);
     }
     Ok(token)
 }
@@ -47,10 +50,10 @@ mod tests {
     }
 
     #[test]
-    fn a_token_longer_than_16_kib_is_an_invalid_header() {
+    fn a_token_longer_than_16_kib_is_a_malformed_token() {
         let ok = format!("Bearer {}", "a".repeat(MAX_TOKEN_BYTES));
         assert!(token(ok.as_bytes()).is_ok());
         let long = format!("Bearer {}", "a".repeat(MAX_TOKEN_BYTES + 1));
-        assert_eq!(token(long.as_bytes()), Err(AuthError::InvalidHeader));
+        assert_eq!(token(long.as_bytes()), Err(AuthError::MalformedToken));
     }
 }

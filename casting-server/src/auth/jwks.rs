@@ -16,6 +16,7 @@ use jsonwebtoken::{Algorithm, DecodingKey};
 
 use super::AuthError;
 use super::keys::{KeySet, KeySetError};
+use super::token::refuse;
 
 /// The least time between two fetches caused by unknown `kid`s.
 const MISS_INTERVAL: Duration = Duration::from_secs(30);
@@ -36,7 +37,7 @@ const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
 #[derive(Debug, thiserror::Error)]
 pub enum JwksError {
     /// The request failed: connection, timeout, TLS.
-    #[error("request failed: {0}")]
+    #[error("request failed: {}", causes(.0))]
     Request(#[from] reqwest::Error),
     /// The issuer answered with another status than 200.
     #[error("the issuer answered {0}")]
@@ -96,6 +97,22 @@ fn max_age(header: Option<&reqwest::header::HeaderValue>) -> Duration {
         .map_or(DEFAULT_MAX_AGE, |secs| {
             Duration::from_secs(secs).clamp(MIN_MAX_AGE, MAX_MAX_AGE)
         })
+}
+
+/// An error and every cause beneath it, joined with `: `, so that a log
+/// says "connection refused" rather than only "error sending request".
+fn causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let line = cause.to_string();
+        if !text.contains(&line) {
+            text.push_str(": ");
+            text.push_str(&line);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 impl JwksClient {
@@ -168,13 +185,18 @@ impl JwksClient {
         kid: &str,
         algorithm: Algorithm,
     ) -> Result<Arc<DecodingKey>, AuthError> {
-        if let Some(key) = self.usable().and_then(|keys| keys.get(kid, algorithm)) {
-            return Ok(key);
+        // A known kid never waits on a fetch, whatever the algorithm: a key
+        // that does not verify it is a refusal now, not after a refetch.
+        if let Some(keys) = self.usable().filter(|keys| keys.contains(kid)) {
+            return keys.verifier(kid, algorithm);
         }
         self.shared_fetch(false).await;
         match self.usable() {
-            Some(keys) => keys.get(kid, algorithm).ok_or(AuthError::InvalidToken),
-            None => Err(AuthError::Unavailable),
+            Some(keys) => keys.verifier(kid, algorithm),
+            None => Err(refuse(
+                AuthError::Unavailable,
+                "no usable key set is cached and the key set could not be fetched",
+            )),
         }
     }
 
@@ -236,9 +258,19 @@ impl JwksClient {
                 cache.keys = Some(Arc::new(keys));
                 cache.fetched_at = Some(Instant::now());
             }
-            Err(error) => {
-                tracing::warn!(url = %self.url, %error, "could not fetch the key set; cached keys keep serving")
-            }
+            Err(error) => match self.usable() {
+                Some(keys) => tracing::warn!(
+                    url = %self.url,
+                    %error,
+                    cached_keys = keys.len(),
+                    "could not fetch the key set; the cached keys keep serving"
+                ),
+                None => tracing::error!(
+                    url = %self.url,
+                    %error,
+                    "could not fetch the key set and no key is cached: requests are refused with 503 until a fetch succeeds"
+                ),
+            },
         }
     }
 

@@ -6,6 +6,9 @@ use std::sync::Arc;
 use jsonwebtoken::{Algorithm, DecodingKey};
 use serde::Deserialize;
 
+use super::AuthError;
+use super::token::refuse;
+
 /// One key of a JWKS document, with only the members read here.
 #[derive(Debug, Deserialize)]
 struct Jwk {
@@ -81,6 +84,30 @@ impl KeySet {
             Some(only) if only != algorithm => None,
             _ => Some(Arc::clone(&key.key)),
         }
+    }
+
+    /// The key that verifies a token naming `kid` and `algorithm`.
+    ///
+    /// # Errors
+    /// [`AuthError::InvalidToken`] when the set has no such key, or when
+    /// the key is restricted to another algorithm; the reason is logged.
+    pub(crate) fn verifier(
+        &self,
+        kid: &str,
+        algorithm: Algorithm,
+    ) -> Result<Arc<DecodingKey>, AuthError> {
+        if !self.contains(kid) {
+            return Err(refuse(
+                AuthError::InvalidToken,
+                format_args!("no key of the key set has kid {kid:?}"),
+            ));
+        }
+        self.get(kid, algorithm).ok_or_else(|| {
+            refuse(
+                AuthError::InvalidToken,
+                format_args!("the key {kid:?} does not verify {algorithm:?}"),
+            )
+        })
     }
 
     /// Whether the set names `kid`.

@@ -28,10 +28,16 @@ pub enum AuthError {
     /// No `Authorization` header.
     #[error("authorization header is expected")]
     Missing,
-    /// The header is not `Bearer <token>`, the token is not a well-formed
-    /// JWT, or it is too long.
+    /// The header itself is malformed: not `Bearer` followed by one token,
+    /// or sent more than once.
     #[error("authorization header must be a bearer token holding a well-formed JWT")]
     InvalidHeader,
+    /// A token was given but is not a well-formed JWT, or is longer than
+    /// 16 KiB. The contract keeps the body code of a malformed header, but
+    /// the challenge is RFC 6750's `invalid_token`: the token is at fault,
+    /// not the header.
+    #[error("authorization header must be a bearer token holding a well-formed JWT")]
+    MalformedToken,
     /// `exp` has passed, beyond the leeway.
     #[error("token expired")]
     Expired,
@@ -111,9 +117,11 @@ impl Authenticator {
         }
         let parsed = token::Parsed::parse(token)?;
         let algorithm = parsed.algorithm(&self.config.algorithms)?;
-        let kid = parsed.kid().ok_or(AuthError::InvalidToken)?;
+        let kid = parsed
+            .kid()
+            .ok_or_else(|| token::refuse(AuthError::InvalidToken, "the header names no kid"))?;
         let key = match &self.keys {
-            KeySource::Fixed(keys) => keys.get(kid, algorithm).ok_or(AuthError::InvalidToken)?,
+            KeySource::Fixed(keys) => keys.verifier(kid, algorithm)?,
             KeySource::Remote(jwks) => jwks.key(kid, algorithm).await?,
         };
         parsed.verify_signature(&key, algorithm)?;

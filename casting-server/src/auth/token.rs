@@ -9,6 +9,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use casting_core::Principal;
 use jsonwebtoken::{Algorithm, DecodingKey};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::{AuthConfig, AuthError};
@@ -18,36 +19,65 @@ use super::{AuthConfig, AuthError};
 #[derive(Debug)]
 pub(super) struct Parsed<'a> {
     header: Map<String, Value>,
-    claims: Map<String, Value>,
+    /// The claims, or `None` when the payload is a JSON object holding a
+    /// value no claim can take (a number such as `1e400`): that is a fault
+    /// of the claims, reported once the signature has been checked.
+    claims: Option<Map<String, Value>>,
     /// `header.payload`, the signed bytes.
     message: &'a str,
     signature: &'a str,
 }
 
-fn object(part: &str) -> Result<Map<String, Value>, AuthError> {
-    let bytes = URL_SAFE_NO_PAD
+fn decode(part: &str) -> Result<Vec<u8>, AuthError> {
+    URL_SAFE_NO_PAD
         .decode(part)
-        .map_err(|_| AuthError::InvalidHeader)?;
-    serde_json::from_slice(&bytes).map_err(|_| AuthError::InvalidHeader)
+        .map_err(|_| refuse(AuthError::MalformedToken, "a part is not base64url"))
+}
+
+fn object(part: &str) -> Result<Map<String, Value>, AuthError> {
+    serde_json::from_slice(&decode(part)?)
+        .map_err(|_| refuse(AuthError::MalformedToken, "the header is not a JSON object"))
+}
+
+/// The payload's claims; `Ok(None)` for an object with an unrepresentable
+/// value, which serde_json refuses as a `Value` but accepts as raw JSON.
+fn claims(part: &str) -> Result<Option<Map<String, Value>>, AuthError> {
+    let bytes = decode(part)?;
+    if let Ok(claims) = serde_json::from_slice(&bytes) {
+        return Ok(Some(claims));
+    }
+    match serde_json::from_slice::<std::collections::BTreeMap<String, Box<RawValue>>>(&bytes) {
+        Ok(_) => Ok(None),
+        Err(_) => Err(refuse(
+            AuthError::MalformedToken,
+            "the payload is not a JSON object",
+        )),
+    }
+}
+
+/// Logs why a token was refused (never the token itself) and returns the
+/// error; the client sees only the generic message of `error`.
+pub(super) fn refuse(error: AuthError, reason: impl std::fmt::Display) -> AuthError {
+    tracing::info!(%reason, "token refused");
+    error
 }
 
 impl<'a> Parsed<'a> {
     /// Splits and decodes `token`.
     ///
     /// # Errors
-    /// [`AuthError::InvalidHeader`] unless it is three base64url parts, the
-    /// first two JSON objects, the header naming an `alg`.
+    /// [`AuthError::MalformedToken`] unless it is three base64url parts,
+    /// the first two JSON objects, the header naming an `alg`.
     pub(super) fn parse(token: &'a str) -> Result<Self, AuthError> {
-        let (message, signature) = token.rsplit_once('.').ok_or(AuthError::InvalidHeader)?;
-        let (header, payload) = message.split_once('.').ok_or(AuthError::InvalidHeader)?;
+        let malformed = || refuse(AuthError::MalformedToken, "not three dot-separated parts");
+        let (message, signature) = token.rsplit_once('.').ok_or_else(malformed)?;
+        let (header, payload) = message.split_once('.').ok_or_else(malformed)?;
         let header = object(header)?;
-        let claims = object(payload)?;
+        let claims = claims(payload)?;
         if !header.get("alg").is_some_and(Value::is_string) {
-            return Err(AuthError::InvalidHeader);
+            return Err(refuse(AuthError::MalformedToken, "the header names no alg"));
         }
-        URL_SAFE_NO_PAD
-            .decode(signature)
-            .map_err(|_| AuthError::InvalidHeader)?;
+        decode(signature)?;
         Ok(Parsed {
             header,
             claims,
@@ -56,21 +86,32 @@ impl<'a> Parsed<'a> {
         })
     }
 
-    /// The header's algorithm, if it is one of `allowed`.
+    /// The header's algorithm, if it is one of `allowed` and the header
+    /// asks for no extension.
     ///
     /// # Errors
-    /// [`AuthError::InvalidToken`] for any other, `none` and HMAC included.
+    /// [`AuthError::InvalidToken`] for any other algorithm, `none` and HMAC
+    /// included, and for a header with `crit`: no extension is understood
+    /// here, so one the issuer marks critical must be refused (RFC 7515
+    /// section 4.1.11).
     pub(super) fn algorithm(&self, allowed: &[Algorithm]) -> Result<Algorithm, AuthError> {
+        if self.header.contains_key("crit") {
+            return Err(refuse(
+                AuthError::InvalidToken,
+                "the header has a crit parameter",
+            ));
+        }
         let name = self
             .header
             .get("alg")
             .and_then(Value::as_str)
             .unwrap_or_default();
-        let algorithm: Algorithm = name.parse().map_err(|_| AuthError::InvalidToken)?;
-        if allowed.contains(&algorithm) {
-            Ok(algorithm)
-        } else {
-            Err(AuthError::InvalidToken)
+        match name.parse::<Algorithm>() {
+            Ok(algorithm) if allowed.contains(&algorithm) => Ok(algorithm),
+            _ => Err(refuse(
+                AuthError::InvalidToken,
+                format_args!("algorithm {name:?} is not among {allowed:?}"),
+            )),
         }
     }
 
@@ -92,7 +133,10 @@ impl<'a> Parsed<'a> {
         match jsonwebtoken::crypto::verify(self.signature, self.message.as_bytes(), key, algorithm)
         {
             Ok(true) => Ok(()),
-            _ => Err(AuthError::InvalidToken),
+            _ => Err(refuse(
+                AuthError::InvalidToken,
+                "the signature does not verify",
+            )),
         }
     }
 
@@ -109,27 +153,50 @@ impl<'a> Parsed<'a> {
         config: &AuthConfig,
         now: u64,
     ) -> Result<(Principal, f64), AuthError> {
-        let claims = &self.claims;
+        let invalid = |reason: std::fmt::Arguments<'_>| refuse(AuthError::InvalidClaims, reason);
+        let Some(claims) = &self.claims else {
+            return Err(invalid(format_args!(
+                "a claim holds a number no claim can take"
+            )));
+        };
         let now = now as f64;
         let leeway = config.leeway as f64;
-        let exp = claims
-            .get("exp")
-            .and_then(Value::as_f64)
-            .ok_or(AuthError::InvalidClaims)?;
+        let exp = match claims.get("exp") {
+            None => return Err(invalid(format_args!("exp is missing"))),
+            Some(exp) => exp
+                .as_f64()
+                .ok_or_else(|| invalid(format_args!("exp is not a number: {exp}")))?,
+        };
         if now > exp + leeway {
-            return Err(AuthError::Expired);
+            return Err(refuse(
+                AuthError::Expired,
+                format_args!("exp {exp} has passed (now {now}, leeway {leeway} s)"),
+            ));
         }
-        match claims.get("nbf") {
-            None => {}
-            Some(nbf) => {
-                let nbf = nbf.as_f64().ok_or(AuthError::InvalidClaims)?;
-                if nbf > now + leeway {
-                    return Err(AuthError::InvalidClaims);
-                }
+        if let Some(nbf) = claims.get("nbf") {
+            let nbf = nbf
+                .as_f64()
+                .ok_or_else(|| invalid(format_args!("nbf is not a number: {nbf}")))?;
+            if nbf > now + leeway {
+                return Err(invalid(format_args!(
+                    "nbf {nbf} is in the future (now {now}, leeway {leeway} s)"
+                )));
             }
         }
-        if claims.get("iss").and_then(Value::as_str) != Some(config.issuer.as_str()) {
-            return Err(AuthError::InvalidClaims);
+        match claims.get("iss") {
+            Some(Value::String(iss)) if *iss == config.issuer => {}
+            Some(iss) => {
+                return Err(invalid(format_args!(
+                    "iss is {iss}, expected {:?}",
+                    config.issuer
+                )));
+            }
+            None => {
+                return Err(invalid(format_args!(
+                    "iss is missing, expected {:?}",
+                    config.issuer
+                )));
+            }
         }
         let audience_ok = match claims.get("aud") {
             Some(Value::String(aud)) => *aud == config.audience,
@@ -140,9 +207,16 @@ impl<'a> Parsed<'a> {
             _ => false,
         };
         if !audience_ok {
-            return Err(AuthError::InvalidClaims);
+            let got = claims
+                .get("aud")
+                .map_or_else(|| "missing".to_owned(), Value::to_string);
+            return Err(invalid(format_args!(
+                "aud is {got}, expected {:?} (a string, or an array of strings holding it)",
+                config.audience
+            )));
         }
-        let principal = Principal::from_claims(claims).map_err(|_| AuthError::InvalidClaims)?;
+        let principal = Principal::from_claims(claims)
+            .map_err(|e| invalid(format_args!("permissions: {e}")))?;
         Ok((principal, exp))
     }
 }
@@ -209,7 +283,7 @@ mod tests {
     }
 
     #[test]
-    fn malformed_tokens_are_invalid_headers() {
+    fn malformed_tokens_are_malformed() {
         let good_header = b64(&json!({"alg": "RS256"}));
         let good_claims = b64(&good_claims());
         for bad in [
@@ -225,8 +299,41 @@ mod tests {
         ] {
             assert_eq!(
                 Parsed::parse(&bad).unwrap_err(),
-                AuthError::InvalidHeader,
+                AuthError::MalformedToken,
                 "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_header_with_crit_is_an_invalid_token() {
+        let t = token(
+            json!({"alg": "RS256", "kid": "k", "crit": ["exp"], "exp": 1}),
+            good_claims(),
+        );
+        assert_eq!(
+            Parsed::parse(&t).unwrap().algorithm(&[Algorithm::RS256]),
+            Err(AuthError::InvalidToken)
+        );
+    }
+
+    #[test]
+    fn a_claim_no_number_can_hold_is_invalid_claims_not_a_malformed_token() {
+        for payload in [
+            r#"{"iss":"https://issuer.example/","aud":"casting","exp":1e400}"#,
+            r#"{"iss":"https://issuer.example/","aud":"casting","exp":4000000000,"x":-1e999}"#,
+        ] {
+            let t = format!(
+                "{}.{}.{}",
+                b64(&json!({"alg": "RS256", "kid": "k"})),
+                URL_SAFE_NO_PAD.encode(payload),
+                URL_SAFE_NO_PAD.encode(b"sig")
+            );
+            let parsed = Parsed::parse(&t).expect("well-formed");
+            assert_eq!(
+                parsed.claims(&config(), NOW).unwrap_err(),
+                AuthError::InvalidClaims,
+                "{payload}"
             );
         }
     }

@@ -66,7 +66,20 @@ impl SigningKey {
         header: &Value,
         claims: &Value,
     ) -> String {
-        let input = signing_input(header, claims);
+        let claims = serde_json::to_string(claims).expect("serialise JSON");
+        self.sign_raw(encoding, header, &claims)
+    }
+
+    /// A JWS of `header` and the claims written out as `claims_json`, for
+    /// claims no `Value` can hold (a number such as `1e400`).
+    pub(crate) fn sign_raw(
+        &self,
+        encoding: &'static dyn RsaEncoding,
+        header: &Value,
+        claims_json: &str,
+    ) -> String {
+        let header = serde_json::to_vec(header).expect("serialise JSON");
+        let input = format!("{}.{}", b64(&header), b64(claims_json.as_bytes()));
         let mut signature = vec![0; self.pair.public_modulus_len()];
         self.pair
             .sign(

@@ -141,15 +141,14 @@ pub enum Expected {
     EitherSideOfASecond,
 }
 
-/// The token of a `Bearer` header, the scheme in any case.
+/// The token of a `Bearer` header, the scheme in any case, whatever its
+/// length.
 fn bearer(header: &[u8]) -> Option<&str> {
     let header = std::str::from_utf8(header).ok()?;
     let (scheme, token) = header.split_once(' ')?;
     let token = token.trim_matches(' ');
-    let well_formed = scheme.eq_ignore_ascii_case("bearer")
-        && !token.is_empty()
-        && !token.contains(' ')
-        && token.len() <= MAX_TOKEN_BYTES;
+    let well_formed =
+        scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() && !token.contains(' ');
     well_formed.then_some(token)
 }
 
@@ -157,7 +156,8 @@ fn bearer(header: &[u8]) -> Option<&str> {
 /// first two JSON objects, the header naming an `alg`.
 struct Jws<'a> {
     header: Map<String, Value>,
-    claims: Map<String, Value>,
+    /// `None` for an object holding a number no `Value` can (`1e400`).
+    claims: Option<Map<String, Value>>,
     message: &'a str,
     signature: Vec<u8>,
 }
@@ -171,9 +171,22 @@ fn jws(token: &str) -> Option<Jws<'_>> {
     let object = |part: &str| -> Option<Map<String, Value>> {
         serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).ok()?).ok()
     };
+    let raw_object = |part: &str| -> Option<()> {
+        let bytes = URL_SAFE_NO_PAD.decode(part).ok()?;
+        serde_json::from_slice::<std::collections::BTreeMap<String, Box<serde_json::value::RawValue>>>(&bytes)
+            .ok()
+            .map(drop)
+    };
+    let claims = match object(payload) {
+        Some(claims) => Some(claims),
+        None => {
+            raw_object(payload)?;
+            None
+        }
+    };
     let jws = Jws {
         header: object(header)?,
-        claims: object(payload)?,
+        claims,
         message: &token[..header.len() + 1 + payload.len()],
         signature: URL_SAFE_NO_PAD.decode(signature).ok()?,
     };
@@ -242,20 +255,31 @@ impl Fixture {
 /// The contract's answer to `header`, for a server that read the clock
 /// between `before` and `after`.
 pub fn expected(header: &[u8], before: u64, after: u64) -> Expected {
-    use AuthError::{InvalidHeader, InvalidToken};
+    use AuthError::{InvalidClaims, InvalidHeader, InvalidToken, MalformedToken};
     let fixture = fixture();
-    let Some(jws) = bearer(header).and_then(jws) else {
+    let Some(token) = bearer(header) else {
         return Expected::Refuse(&[InvalidHeader]);
     };
-    // The only key is restricted to RS256, whatever else is allowed.
+    let Some(jws) = Some(token)
+        .filter(|token| token.len() <= MAX_TOKEN_BYTES)
+        .and_then(jws)
+    else {
+        return Expected::Refuse(&[MalformedToken]);
+    };
+    // The only key is restricted to RS256, whatever else is allowed; no
+    // extension is understood, so a crit header is refused.
     if jws.header.get("alg") != Some(&json!("RS256"))
+        || jws.header.contains_key("crit")
         || jws.header.get("kid") != Some(&json!(fixture.kid))
         || !fixture.signed(jws.message, &jws.signature)
     {
         return Expected::Refuse(&[InvalidToken]);
     }
-    let early = claims_at(&jws.claims, before);
-    if early == claims_at(&jws.claims, after) {
+    let Some(claims) = &jws.claims else {
+        return Expected::Refuse(&[InvalidClaims]);
+    };
+    let early = claims_at(claims, before);
+    if early == claims_at(claims, after) {
         early
     } else {
         Expected::EitherSideOfASecond

@@ -16,6 +16,7 @@ use crate::http::cache::{self, ResponseCache};
 use crate::http::error::ApiError;
 use crate::http::response::{HttpResponse, json_bytes};
 use crate::http::router::{self, Endpoint, NoRoute};
+use crate::metrics::SharedMetrics;
 use crate::routes;
 use crate::routes::actors::ACTORS;
 use crate::routes::movies::MOVIES;
@@ -69,7 +70,14 @@ struct Inner {
     limiter: Option<FailureLimiter>,
     /// Bodies of reads, while the store is unchanged.
     cache: ResponseCache,
+    /// What the server counts.
+    metrics: SharedMetrics,
 }
+
+/// The subject of the token a request was made with, left on the response
+/// for the access log.
+#[derive(Debug, Clone)]
+pub struct Subject(pub Arc<Principal>);
 
 impl App {
     /// An application over `agency`, writing through `writer`.
@@ -81,6 +89,7 @@ impl App {
         body_limit: usize,
         limiter: Option<FailureLimiter>,
         cache_bytes: usize,
+        metrics: SharedMetrics,
     ) -> Self {
         App {
             inner: Arc::new(Inner {
@@ -91,6 +100,7 @@ impl App {
                 body_limit,
                 limiter,
                 cache: ResponseCache::new(cache_bytes),
+                metrics,
             }),
         }
     }
@@ -104,6 +114,21 @@ impl App {
     /// The largest request body accepted.
     pub(crate) fn body_limit(&self) -> usize {
         self.inner.body_limit
+    }
+
+    /// The agency, for the readiness check.
+    pub(crate) fn agency(&self) -> &Agency {
+        &self.inner.agency
+    }
+
+    /// The authenticator, for the readiness check.
+    pub(crate) fn auth(&self) -> &Authenticator {
+        &self.inner.auth
+    }
+
+    /// What the server counts.
+    pub fn metrics(&self) -> &SharedMetrics {
+        &self.inner.metrics
     }
 
     /// The development key set, if in development mode.
@@ -226,7 +251,12 @@ impl App {
         if let Some(wait) = limited.and_then(|(limiter, ip)| limiter.blocked(ip)) {
             return Err(ApiError::TooManyFailures(wait));
         }
-        let principal = match self.inner.auth.authenticate(authorization).await {
+        let verified = self.inner.auth.authenticate(authorization).await;
+        self.inner.metrics.token(match &verified {
+            Ok(_) => "ok",
+            Err(error) => ApiError::Auth(*error).status_and_code().1,
+        });
+        let principal = match verified {
             Ok(principal) => principal,
             Err(error) => {
                 // An outage of the issuer is not the client's failure.
@@ -236,7 +266,27 @@ impl App {
                 return Err(error.into());
             }
         };
-        tracing::Span::current().record("sub", principal.subject.as_str());
+        let subject = Subject(Arc::clone(&principal));
+        let mut response = self
+            .serve(endpoint, &parts, body, principal, permission)
+            .await?;
+        response.extensions_mut().insert(subject);
+        Ok(response)
+    }
+
+    /// The rest of [`App::dispatch`], once the token is verified.
+    async fn serve<B>(
+        &self,
+        endpoint: Endpoint<'_>,
+        parts: &http::request::Parts,
+        body: B,
+        principal: Arc<Principal>,
+        permission: casting_core::Permission,
+    ) -> Result<HttpResponse, ApiError>
+    where
+        B: Body<Data = Bytes> + Send,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
         authorize(&principal, permission)?;
 
         // A read's whole body may be served from the cache; the generation
@@ -245,11 +295,12 @@ impl App {
             .then(|| cache::key(endpoint, parts.uri.path(), parts.uri.query()))
             .flatten();
         let generation = self.inner.agency.store().generation();
-        if let Some(body) = cache_key
-            .as_deref()
-            .and_then(|key| self.inner.cache.get(key, generation))
-        {
-            return Ok(json_bytes(StatusCode::OK, body));
+        if let Some(key) = cache_key.as_deref() {
+            let hit = self.inner.cache.get(key, generation);
+            self.inner.metrics.cache(hit.is_some());
+            if let Some(body) = hit {
+                return Ok(json_bytes(StatusCode::OK, body));
+            }
         }
 
         let query = parts.uri.query();
@@ -269,7 +320,7 @@ impl App {
             CreateActor => ACTORS.create(self, p, headers, body).await,
             UpdateActor(id) => ACTORS.update(self, p, id, headers, body).await,
             DeleteActor(id) => ACTORS.delete(self, p, id).await,
-            Health | OpenApi | Jwks => routes::meta::public(self, endpoint),
+            Health | Ready | OpenApi | Jwks => routes::meta::public(self, endpoint),
         }?;
         match cache_key {
             Some(key) if response.status() == StatusCode::OK => {

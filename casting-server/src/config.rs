@@ -139,10 +139,27 @@ pub struct ServeArgs {
     #[arg(long, env = "CASTING_BODY_LIMIT", default_value_t = DEFAULT_LIMIT)]
     pub body_limit: usize,
 
+    /// The format of log lines: text, or json (one object per line).
+    #[arg(long, env = "CASTING_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// Serve Prometheus metrics at /metrics on this address (off unless set).
+    #[arg(long, env = "CASTING_METRICS_BIND")]
+    pub metrics_bind: Option<String>,
+
     /// The most memory, in bytes, the cache of read responses may hold; 0
     /// turns it off.
     #[arg(long, env = "CASTING_RESPONSE_CACHE_BYTES", default_value_t = DEFAULT_MAX_BYTES)]
     pub response_cache_bytes: usize,
+}
+
+/// The format of log lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
 }
 
 /// How tokens are verified.
@@ -193,6 +210,8 @@ pub struct Settings {
     pub auth_failure_limit: u32,
     /// The memory bound of the response cache, in bytes.
     pub response_cache_bytes: usize,
+    /// Where to serve metrics, if anywhere.
+    pub metrics_bind: Option<SocketAddr>,
 }
 
 /// A setting is missing or wrong; the message says what to set.
@@ -302,20 +321,24 @@ fn parse_cors(list: &str) -> Result<CorsOrigins, ConfigError> {
         .map(CorsOrigins::List)
 }
 
+fn parse_address(text: &str, setting: &str) -> Result<SocketAddr, ConfigError> {
+    text.to_socket_addrs()
+        .ok()
+        .and_then(|mut addrs| addrs.next())
+        .ok_or_else(|| {
+            error(format!(
+                "{setting} {text:?} is not an address like 127.0.0.1:8080"
+            ))
+        })
+}
+
 fn resolve_bind(args: &ServeArgs) -> Result<SocketAddr, ConfigError> {
     let text = match (&args.bind, args.port) {
         (Some(bind), _) => bind.clone(),
         (None, Some(port)) => format!("0.0.0.0:{port}"),
         (None, None) => "127.0.0.1:8080".to_owned(),
     };
-    text.to_socket_addrs()
-        .ok()
-        .and_then(|mut addrs| addrs.next())
-        .ok_or_else(|| {
-            error(format!(
-                "CASTING_BIND (--bind) {text:?} is not an address like 127.0.0.1:8080"
-            ))
-        })
+    parse_address(&text, "CASTING_BIND (--bind)")
 }
 
 /// The Auth0 domain without a scheme or trailing slash, however it was given.
@@ -408,6 +431,11 @@ impl Settings {
             group_commit: args.group_commit,
             auth_failure_limit: args.auth_failure_limit,
             response_cache_bytes: args.response_cache_bytes,
+            metrics_bind: args
+                .metrics_bind
+                .as_deref()
+                .map(|text| parse_address(text, "CASTING_METRICS_BIND (--metrics-bind)"))
+                .transpose()?,
         })
     }
 

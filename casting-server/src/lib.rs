@@ -15,7 +15,9 @@ pub mod auth;
 pub mod config;
 pub mod http;
 pub mod logging;
+pub mod metrics;
 pub mod routes;
+pub mod scrape;
 pub mod server;
 pub mod writer;
 

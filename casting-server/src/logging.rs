@@ -8,10 +8,13 @@
 //! counted in [`dropped_lines`].
 
 use std::io::{self, Write};
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
+use tracing_appender::non_blocking::{ErrorCounter, NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::EnvFilter;
+
+use crate::config::LogFormat;
 
 /// How many lines may wait for the writer thread before new ones are
 /// dropped: a few seconds of a busy server's access log, a few MiB.
@@ -24,24 +27,22 @@ const BATCH_BYTES: usize = 64 * 1024;
 /// queue (counted by the queue, added in [`dropped_lines`]).
 static REFUSED_LINES: AtomicU64 = AtomicU64::new(0);
 
+/// Lines dropped from a full queue, once [`init`] made the queue.
+static QUEUE_DROPS: OnceLock<ErrorCounter> = OnceLock::new();
+
 /// The logging set up by [`init`]; dropping it writes what is queued,
 /// waiting at most a second for a sink that does not read.
 #[derive(Debug)]
 pub struct Logging {
     _guard: WorkerGuard,
-    queue_drops: tracing_appender::non_blocking::ErrorCounter,
 }
 
-impl Logging {
-    /// Lines lost so far: refused by the sink, or dropped from a full queue.
-    pub fn dropped_lines(&self) -> u64 {
-        dropped_lines() + self.queue_drops.dropped_lines() as u64
-    }
-}
-
-/// Lines the sink refused so far.
+/// Lines lost so far: refused by the sink, or dropped from a full queue.
 pub fn dropped_lines() -> u64 {
-    REFUSED_LINES.load(Ordering::Relaxed)
+    let queued = QUEUE_DROPS
+        .get()
+        .map_or(0, |counter| counter.dropped_lines() as u64);
+    REFUSED_LINES.load(Ordering::Relaxed) + queued
 }
 
 /// `RUST_LOG` could not be used.
@@ -78,27 +79,32 @@ pub fn filter() -> Result<EnvFilter, LogError> {
     }
 }
 
-/// Sends logs matching `filter` to standard error through the queue.
-pub fn init(filter: EnvFilter) -> Logging {
+/// Sends logs matching `filter` to standard error through the queue, as
+/// text or as one JSON object per line.
+pub fn init(filter: EnvFilter, format: LogFormat) -> Logging {
     let (writer, guard) = NonBlockingBuilder::default()
         .lossy(true)
         .buffered_lines_limit(QUEUE_LINES)
         .thread_name("casting-log")
         .finish(Sink::new(io::stderr()));
-    let queue_drops = writer.error_counter();
+    let _ = QUEUE_DROPS.set(writer.error_counter());
     let ansi = io::IsTerminal::is_terminal(&io::stderr());
-    tracing_subscriber::fmt()
+    // The fmt layer reports a failed write with eprintln!, which itself
+    // panics when standard error is gone; the sink never fails anyway.
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer)
-        .with_ansi(ansi)
-        // The fmt layer reports a failed write with eprintln!, which itself
-        // panics when standard error is gone; the sink never fails anyway.
-        .log_internal_errors(false)
-        .init();
-    Logging {
-        _guard: guard,
-        queue_drops,
+        .log_internal_errors(false);
+    match format {
+        LogFormat::Text => builder.with_ansi(ansi).init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .init(),
     }
+    Logging { _guard: guard }
 }
 
 /// A writer that gathers lines and writes them in batches, and never

@@ -18,7 +18,7 @@ fn main() -> ExitCode {
         }
     };
     // Held to the end of main, so queued lines are written before exit.
-    let _logging = logging::init(filter);
+    let _logging = logging::init(filter, cli.serve.log_format);
     log_panics();
 
     if let Some(Command::Token { role, ttl }) = cli.command {

@@ -18,11 +18,14 @@ use tokio::time::Instant;
 use tower::{ServiceBuilder, ServiceExt};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::timeout::RequestBodyDeadlineLayer;
-use tower_http::trace::{DefaultOnResponse, TraceLayer};
-use tracing::Level;
+use tracing::Instrument as _;
 
-use crate::app::{App, ClientAddr};
+use crate::app::{App, ClientAddr, Subject};
 use crate::config::CorsOrigins;
+use crate::http::request_id;
+use crate::http::response::HttpResponse;
+use crate::http::router;
+use crate::metrics::SharedMetrics;
 
 /// How long a client may take to send a request's headers, and how long an
 /// idle keep-alive connection is kept.
@@ -128,6 +131,58 @@ impl Activity {
     }
 }
 
+/// The method as a label: one of a fixed set.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        Method::PUT => "PUT",
+        _ => "other",
+    }
+}
+
+/// Runs one request through `stack` inside a span carrying its id, then
+/// stamps the id on the answer, counts it, and writes the access line.
+async fn observed<S>(
+    stack: S,
+    metrics: SharedMetrics,
+    request: Request<Incoming>,
+) -> Result<HttpResponse, Infallible>
+where
+    S: tower::Service<Request<Incoming>, Response = HttpResponse, Error = Infallible>,
+{
+    let started = std::time::Instant::now();
+    let id = request_id::of(request.headers());
+    let method = method_label(request.method());
+    let route = router::template(request.uri().path());
+    let client = request.extensions().get::<ClientAddr>().map(|c| c.0);
+    let span = tracing::info_span!("request", id = %String::from_utf8_lossy(id.as_bytes()));
+    let Ok(mut response) = stack.oneshot(request).instrument(span.clone()).await;
+    let took = started.elapsed();
+    let status = response.status().as_u16();
+    metrics.request(route, method, status, took);
+    let sub = response
+        .extensions()
+        .get::<Subject>()
+        .map(|s| Arc::clone(&s.0));
+    response.headers_mut().insert(request_id::X_REQUEST_ID, id);
+    let _inside = span.enter();
+    tracing::info!(
+        target: "casting::access",
+        method,
+        route,
+        status,
+        duration_ms = took.as_secs_f64() * 1000.0,
+        client = %client.map_or_else(String::new, |ip| ip.to_string()),
+        sub = sub.as_ref().map_or("", |p| p.subject.as_str()),
+    );
+    Ok(response)
+}
+
 fn cors_layer(origins: &CorsOrigins) -> CorsLayer {
     let origin = match origins {
         CorsOrigins::Any => AllowOrigin::any(),
@@ -147,6 +202,7 @@ fn cors_layer(origins: &CorsOrigins) -> CorsLayer {
         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
         .expose_headers([
             header::LOCATION,
+            request_id::X_REQUEST_ID,
             header::WWW_AUTHENTICATE,
             HeaderName::from_static("allow"),
         ])
@@ -165,28 +221,17 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let handler = app.clone();
-    let service = ServiceBuilder::new()
-        .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(|request: &Request<Incoming>| {
-                    // The path only: query strings are logged nowhere, and
-                    // the Authorization header never is.
-                    tracing::info_span!(
-                        "request",
-                        method = %request.method(),
-                        path = %request.uri().path(),
-                        sub = tracing::field::Empty,
-                    )
-                })
-                .on_request(())
-                .on_response(DefaultOnResponse::new().level(Level::INFO)),
-        )
+    let stack = ServiceBuilder::new()
         .layer(cors_layer(cors))
         .layer(RequestBodyDeadlineLayer::new(BODY_DEADLINE))
         .service_fn(move |request| {
             let app = handler.clone();
             async move { Ok::<_, Infallible>(app.handle(request).await) }
         });
+    let metrics = Arc::clone(app.metrics());
+    let service = tower::service_fn(move |request: Request<Incoming>| {
+        observed(stack.clone(), Arc::clone(&metrics), request)
+    });
 
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder

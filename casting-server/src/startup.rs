@@ -11,8 +11,9 @@ use crate::app::App;
 use crate::auth::dev::{DevIssuer, DevKeyError};
 use crate::auth::{AuthConfig, Authenticator, FailureLimiter, JwksClient, JwksError, KeySource};
 use crate::config::{AuthSettings, Settings};
-use crate::server;
+use crate::metrics::Metrics;
 use crate::writer::Writer;
+use crate::{scrape, server};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +38,16 @@ pub enum StartupError {
         /// The address asked for.
         addr: std::net::SocketAddr,
         /// Why, such as the address being in use.
+        source: std::io::Error,
+    },
+    /// The metrics address could not be bound.
+    #[error(
+        "cannot listen for metrics on {addr}: {source}; choose another address with --metrics-bind (CASTING_METRICS_BIND)"
+    )]
+    MetricsBind {
+        /// The address asked for.
+        addr: std::net::SocketAddr,
+        /// Why.
         source: std::io::Error,
     },
     /// The directory of the store does not exist.
@@ -99,6 +110,15 @@ pub async fn serve(
             addr: settings.bind,
             source,
         })?;
+    let metrics_listener = match settings.metrics_bind {
+        Some(addr) => Some(
+            TcpListener::bind(addr)
+                .await
+                .map_err(|source| StartupError::MetricsBind { addr, source })?,
+        ),
+        None => None,
+    };
+    let metrics = Arc::new(Metrics::new());
     if let Some(directory) = missing_directory(&settings.db) {
         return Err(StartupError::NoDirectory {
             path: settings.db.display().to_string(),
@@ -145,6 +165,7 @@ pub async fn serve(
             let client = Arc::new(JwksClient::new(
                 jwks_url.clone(),
                 settings.algorithms.clone(),
+                Arc::clone(&metrics),
             )?);
             client.start();
             (KeySource::Remote(client), None)
@@ -156,7 +177,27 @@ pub async fn serve(
             tracing::warn!(%error, "could not build the actor search index; the first search will");
         }
     });
-    let writer = Writer::start(Arc::clone(&store), settings.group_commit)?;
+    let writer = Writer::start(
+        Arc::clone(&store),
+        settings.group_commit,
+        Arc::clone(&metrics),
+    )?;
+    let scraping = match metrics_listener {
+        Some(listener) => {
+            writeln!(
+                banner,
+                "metrics on http://{}/metrics",
+                listener.local_addr()?
+            )?;
+            Some(tokio::spawn(scrape::serve(
+                listener,
+                Arc::clone(&metrics),
+                Arc::clone(&store),
+                std::future::pending(),
+            )))
+        }
+        None => None,
+    };
     let app = App::new(
         Agency::new(store),
         writer,
@@ -165,6 +206,7 @@ pub async fn serve(
         settings.body_limit,
         (settings.auth_failure_limit > 0).then(|| FailureLimiter::new(settings.auth_failure_limit)),
         settings.response_cache_bytes,
+        metrics,
     );
 
     let addr = listener.local_addr()?;
@@ -175,6 +217,9 @@ pub async fn serve(
     stdout.flush()?;
     drop(stdout);
     server::run(listener, app, &settings.cors, shutdown).await?;
+    if let Some(scraping) = scraping {
+        scraping.abort();
+    }
     Ok(())
 }
 

@@ -10,6 +10,8 @@ use std::thread::JoinHandle;
 use casting_core::{Error, Store, StoreError, Write, Written};
 use tokio::sync::oneshot;
 
+use crate::metrics::{Metrics, SharedMetrics};
+
 /// The most writes committed together; bounds the latency one batch adds.
 const MAX_BATCH: usize = 256;
 
@@ -40,12 +42,16 @@ impl Writer {
     ///
     /// # Errors
     /// When the thread cannot be spawned.
-    pub fn start(store: Arc<Store>, batching: bool) -> std::io::Result<Self> {
+    pub fn start(
+        store: Arc<Store>,
+        batching: bool,
+        metrics: SharedMetrics,
+    ) -> std::io::Result<Self> {
         let (queue, jobs) = mpsc::channel();
         let max_batch = if batching { MAX_BATCH } else { 1 };
         let thread = std::thread::Builder::new()
             .name("casting-writer".into())
-            .spawn(move || run(&store, &jobs, max_batch))?;
+            .spawn(move || run(&store, &jobs, max_batch, &metrics))?;
         Ok(Writer {
             queue: Mutex::new(Some(queue)),
             thread: Mutex::new(Some(thread)),
@@ -86,7 +92,7 @@ impl Writer {
     }
 }
 
-fn run(store: &Store, jobs: &Receiver<Job>, max_batch: usize) {
+fn run(store: &Store, jobs: &Receiver<Job>, max_batch: usize, metrics: &Metrics) {
     while let Ok(first) = jobs.recv() {
         let mut batch = vec![first];
         while batch.len() < max_batch {
@@ -98,7 +104,10 @@ fn run(store: &Store, jobs: &Receiver<Job>, max_batch: usize) {
         let (writes, replies): (Vec<Write>, Vec<_>) =
             batch.into_iter().map(|j| (j.write, j.reply)).unzip();
         let size = writes.len();
-        match store.write_batch(writes) {
+        let started = std::time::Instant::now();
+        let committed = store.write_batch(writes);
+        metrics.commit(size, started.elapsed());
+        match committed {
             Ok(results) => {
                 for (reply, result) in replies.into_iter().zip(results) {
                     let _ = reply.send(result);

@@ -17,6 +17,7 @@ use jsonwebtoken::{Algorithm, DecodingKey};
 use super::AuthError;
 use super::keys::{KeySet, KeySetError};
 use super::token::refuse;
+use crate::metrics::SharedMetrics;
 
 /// The least time between two fetches caused by unknown `kid`s.
 const MISS_INTERVAL: Duration = Duration::from_secs(30);
@@ -75,6 +76,8 @@ pub struct JwksClient {
     fetching: Mutex<Fetching>,
     /// The refresh period the last good document asked for.
     max_age: Mutex<Duration>,
+    /// Where fetch outcomes are counted.
+    metrics: SharedMetrics,
 }
 
 impl std::fmt::Debug for JwksClient {
@@ -121,7 +124,11 @@ impl JwksClient {
     ///
     /// # Errors
     /// When the HTTP client cannot be built (no TLS roots).
-    pub fn new(url: String, allowed: Vec<Algorithm>) -> Result<Self, JwksError> {
+    pub fn new(
+        url: String,
+        allowed: Vec<Algorithm>,
+        metrics: SharedMetrics,
+    ) -> Result<Self, JwksError> {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(Duration::from_secs(3))
@@ -135,6 +142,7 @@ impl JwksClient {
             cache: RwLock::new(Cache::default()),
             fetching: Mutex::new(Fetching::default()),
             max_age: Mutex::new(DEFAULT_MAX_AGE),
+            metrics,
         })
     }
 
@@ -167,6 +175,11 @@ impl JwksClient {
             (Some(keys), Some(at)) if at.elapsed() < MAX_STALE => Some(Arc::clone(keys)),
             _ => None,
         }
+    }
+
+    /// Whether a key set fetched within the last 24 hours is held.
+    pub fn has_usable_keys(&self) -> bool {
+        self.usable().is_some()
     }
 
     /// Whether the usable key set names `kid`; never fetches.
@@ -250,7 +263,9 @@ impl JwksClient {
     }
 
     async fn fetch_and_store(&self) {
-        match self.fetch().await {
+        let fetched = self.fetch().await;
+        self.metrics.key_set_fetch(fetched.is_ok());
+        match fetched {
             Ok((keys, max_age)) => {
                 tracing::debug!(url = %self.url, keys = keys.len(), "fetched the key set");
                 *self.max_age.lock().unwrap_or_else(PoisonError::into_inner) = max_age;

@@ -92,6 +92,17 @@ impl Authenticator {
         }
     }
 
+    /// `None` when a usable key set is held, else why not: the readiness
+    /// check of `/ready`.
+    pub fn readiness(&self) -> Option<&'static str> {
+        match &self.keys {
+            KeySource::Fixed(_) => None,
+            KeySource::Remote(jwks) => {
+                (!jwks.has_usable_keys()).then_some("no usable key set is held")
+            }
+        }
+    }
+
     /// Whether the key set still names `kid`.
     fn knows(&self, kid: &str) -> bool {
         match &self.keys {

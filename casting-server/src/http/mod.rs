@@ -5,5 +5,6 @@ pub mod body;
 pub mod cache;
 pub mod error;
 pub mod query;
+pub mod request_id;
 pub mod response;
 pub mod router;

@@ -34,6 +34,8 @@ pub enum Endpoint<'a> {
     DeleteActor(&'a str),
     /// `GET /health`
     Health,
+    /// `GET /ready`
+    Ready,
     /// `GET /openapi.json`
     OpenApi,
     /// `GET /.well-known/jwks.json`, in development mode only.
@@ -51,7 +53,7 @@ pub enum NoRoute {
 
 /// Every path pattern and its methods, as documented in the OpenAPI file;
 /// a test keeps the two in step.
-pub const ROUTES: [(&str, &[&str]); 9] = [
+pub const ROUTES: [(&str, &[&str]); 10] = [
     ("/movies", &["GET", "POST"]),
     ("/movies/search", &["GET"]),
     ("/movies/{id}", &["GET", "PATCH", "DELETE"]),
@@ -59,6 +61,7 @@ pub const ROUTES: [(&str, &[&str]); 9] = [
     ("/actors/search", &["GET"]),
     ("/actors/{id}", &["GET", "PATCH", "DELETE"]),
     ("/health", &["GET"]),
+    ("/ready", &["GET"]),
     ("/openapi.json", &["GET"]),
     ("/.well-known/jwks.json", &["GET"]),
 ];
@@ -100,6 +103,8 @@ pub fn resolve<'a>(method: &str, path: &'a str, dev: bool) -> Result<Endpoint<'a
         (["actors", _], _) => (None, ITEM),
         (["health"], "GET") => (Some(Health), READ_ONLY),
         (["health"], _) => (None, READ_ONLY),
+        (["ready"], "GET") => (Some(Ready), READ_ONLY),
+        (["ready"], _) => (None, READ_ONLY),
         (["openapi.json"], "GET") => (Some(OpenApi), READ_ONLY),
         (["openapi.json"], _) => (None, READ_ONLY),
         ([".well-known", "jwks.json"], _) if !dev => return Err(NoRoute::NotFound),
@@ -108,6 +113,28 @@ pub fn resolve<'a>(method: &str, path: &'a str, dev: bool) -> Result<Endpoint<'a
         _ => return Err(NoRoute::NotFound),
     };
     endpoint.ok_or(NoRoute::MethodNotAllowed(allow))
+}
+
+/// The route template `path` falls under, for logs and metric labels: one
+/// of a fixed set, never the raw path, so no client can grow it.
+pub fn template(path: &str) -> &'static str {
+    let Some(rest) = path.strip_prefix('/') else {
+        return "unmatched";
+    };
+    let mut segments = rest.split('/');
+    match (segments.next(), segments.next(), segments.next()) {
+        (Some("movies"), None, _) => "/movies",
+        (Some("movies"), Some("search"), None) => "/movies/search",
+        (Some("movies"), Some(id), None) if !id.is_empty() => "/movies/{id}",
+        (Some("actors"), None, _) => "/actors",
+        (Some("actors"), Some("search"), None) => "/actors/search",
+        (Some("actors"), Some(id), None) if !id.is_empty() => "/actors/{id}",
+        (Some("health"), None, _) => "/health",
+        (Some("ready"), None, _) => "/ready",
+        (Some("openapi.json"), None, _) => "/openapi.json",
+        (Some(".well-known"), Some("jwks.json"), None) => "/.well-known/jwks.json",
+        _ => "unmatched",
+    }
 }
 
 impl Endpoint<'_> {
@@ -125,7 +152,7 @@ impl Endpoint<'_> {
             DeleteActor(_) => Permission::DeleteActors,
             SearchMovies => Permission::SearchMovies,
             SearchActors => Permission::SearchActors,
-            Health | OpenApi | Jwks => return None,
+            Health | Ready | OpenApi | Jwks => return None,
         })
     }
 }
@@ -184,6 +211,24 @@ mod tests {
             resolve("HEAD", "/.well-known/jwks.json", true),
             Ok(Endpoint::Jwks)
         );
+    }
+
+    #[test]
+    fn templates_name_routes_and_nothing_else() {
+        assert_eq!(template("/movies"), "/movies");
+        assert_eq!(template("/movies/123"), "/movies/{id}");
+        assert_eq!(template("/actors/search"), "/actors/search");
+        assert_eq!(template("/ready"), "/ready");
+        for odd in [
+            "/",
+            "",
+            "/movies/1/x",
+            "/movies/",
+            "/secret-token-here",
+            "x",
+        ] {
+            assert_eq!(template(odd), "unmatched", "{odd:?}");
+        }
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! The public routes: health, the OpenAPI document, the development key set.
+//! The public routes: health, readiness, the OpenAPI document, the
+//! development key set.
 
 use bytes::Bytes;
 use http::StatusCode;
@@ -27,12 +28,34 @@ pub fn public(app: &App, endpoint: Endpoint<'_>) -> Result<HttpResponse, ApiErro
             StatusCode::OK,
             Bytes::from_static(OPENAPI.as_bytes()),
         )),
+        Endpoint::Ready => Ok(ready(app)),
         Endpoint::Jwks => app
             .dev_jwks()
             .map(|jwks| json_bytes(StatusCode::OK, jwks.clone()))
             .ok_or(ApiError::NotFound),
         _ => Err(ApiError::NotFound),
     }
+}
+
+/// `/ready`: 200 when the store answers a read and a usable key set is
+/// held, else 503 naming what is not.
+fn ready(app: &App) -> HttpResponse {
+    let store = match app.agency().store().counts() {
+        Ok(_) => "ok",
+        Err(_) => "the store does not answer a read",
+    };
+    let keys = app.auth().readiness().unwrap_or("ok");
+    if store == "ok" && keys == "ok" {
+        return json_bytes(StatusCode::OK, Bytes::from_static(br#"{"status":"ready"}"#));
+    }
+    let body = serde_json::json!({
+        "status": "not ready",
+        "checks": {"store": store, "keys": keys},
+    });
+    json_bytes(
+        StatusCode::SERVICE_UNAVAILABLE,
+        Bytes::from(body.to_string()),
+    )
 }
 
 #[cfg(test)]

@@ -36,6 +36,8 @@ pub enum Endpoint<'a> {
     Health,
     /// `GET /openapi.json`
     OpenApi,
+    /// `GET /docs`: the OpenAPI document as an HTML page.
+    Docs,
     /// `GET /.well-known/jwks.json`, in development mode only.
     Jwks,
 }
@@ -51,7 +53,7 @@ pub enum NoRoute {
 
 /// Every path pattern and its methods, as documented in the OpenAPI file;
 /// a test keeps the two in step.
-pub const ROUTES: [(&str, &[&str]); 9] = [
+pub const ROUTES: [(&str, &[&str]); 10] = [
     ("/movies", &["GET", "POST"]),
     ("/movies/search", &["GET"]),
     ("/movies/{id}", &["GET", "PATCH", "DELETE"]),
@@ -60,6 +62,7 @@ pub const ROUTES: [(&str, &[&str]); 9] = [
     ("/actors/{id}", &["GET", "PATCH", "DELETE"]),
     ("/health", &["GET"]),
     ("/openapi.json", &["GET"]),
+    ("/docs", &["GET"]),
     ("/.well-known/jwks.json", &["GET"]),
 ];
 
@@ -100,6 +103,8 @@ pub fn resolve<'a>(method: &str, path: &'a str, dev: bool) -> Result<Endpoint<'a
         (["health"], _) => (None, READ_ONLY),
         (["openapi.json"], "GET") => (Some(OpenApi), READ_ONLY),
         (["openapi.json"], _) => (None, READ_ONLY),
+        (["docs"], "GET") => (Some(Docs), READ_ONLY),
+        (["docs"], _) => (None, READ_ONLY),
         ([".well-known", "jwks.json"], _) if !dev => return Err(NoRoute::NotFound),
         ([".well-known", "jwks.json"], "GET") => (Some(Jwks), READ_ONLY),
         ([".well-known", "jwks.json"], _) => (None, READ_ONLY),
@@ -123,7 +128,7 @@ impl Endpoint<'_> {
             DeleteActor(_) => Permission::DeleteActors,
             SearchMovies => Permission::SearchMovies,
             SearchActors => Permission::SearchActors,
-            Health | OpenApi | Jwks => return None,
+            Health | OpenApi | Docs | Jwks => return None,
         })
     }
 }
@@ -205,9 +210,10 @@ mod tests {
     }
 
     #[test]
-    fn only_health_openapi_and_jwks_are_public() {
+    fn only_health_openapi_docs_and_jwks_are_public() {
         assert_eq!(Endpoint::Health.permission(), None);
         assert_eq!(Endpoint::OpenApi.permission(), None);
+        assert_eq!(Endpoint::Docs.permission(), None);
         assert_eq!(
             Endpoint::GetMovie("1").permission(),
             Some(Permission::GetMovies)

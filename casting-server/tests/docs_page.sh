@@ -8,9 +8,9 @@
 # Usage: casting-server/tests/docs_page.sh [SCREENSHOT.png]
 #   SCREENSHOT  where to keep the screenshot (default: target/docs-page.png)
 #
-# Needs node (18 or later). Chromium is installed with apt-get when missing
-# (as root), and playwright-core, pinned, into target/docs-page-$VERSION on
-# first use.
+# Needs node 18 or later. Chromium, node and npm are installed with apt-get
+# when missing (as root), and playwright-core, pinned, into
+# target/docs-page-$VERSION on first use.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
@@ -19,15 +19,17 @@ version=1.65.1
 target="${CARGO_TARGET_DIR:-$root/target}"
 screenshot="${1:-$target/docs-page.png}"
 
-if ! command -v chromium >/dev/null 2>&1; then
-  echo "+ installing chromium"
+# What is missing is installed from Debian's packages, after one update of
+# the package lists (a fresh machine has none).
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "+ apt-get install ${missing[*]}"
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
-command -v node >/dev/null 2>&1 || {
-  echo "docs_page.sh needs node: apt-get install nodejs" >&2
-  exit 1
-}
 
 modules="$target/docs-page-$version"
 if [ ! -d "$modules/node_modules/playwright-core" ]; then

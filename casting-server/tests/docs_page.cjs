@@ -70,7 +70,7 @@ async function main() {
     if (!response || response.status() !== 200) {
       problems.push(`GET /docs answered ${response && response.status()}`);
     }
-    await page.waitForSelector("body[data-state]", { timeout: 15000 });
+    await page.waitForSelector("body[data-state]", { state: "attached", timeout: 15000 });
     const state = await page.getAttribute("body", "data-state");
     if (state !== "ready") {
       problems.push(`the page says ${state}: ${await page.textContent("#state")}`);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The curl walkthrough of every route of the casting agency API, as each
 # role where it matters, stopping at the first answer that is not the one
-# the contract (shared/API.md) promises.
+# the API reference (docs/api.md) promises.
 #
 # Usage: examples/curl.sh [BASE_URL]
 #

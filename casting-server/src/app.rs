@@ -320,7 +320,7 @@ impl App {
             CreateActor => ACTORS.create(self, p, headers, body).await,
             UpdateActor(id) => ACTORS.update(self, p, id, headers, body).await,
             DeleteActor(id) => ACTORS.delete(self, p, id).await,
-            Health | Ready | OpenApi | Jwks => routes::meta::public(self, endpoint),
+            Health | Ready | OpenApi | Docs | Jwks => routes::meta::public(self, endpoint),
         }?;
         match cache_key {
             Some(key) if response.status() == StatusCode::OK => {

@@ -1,4 +1,4 @@
-//! The casting agency's REST API: the contract of `shared/API.md` over
+//! The casting agency's REST API, as `docs/api.md` describes it, over
 //! hyper, verifying Auth0 / OpenID Connect tokens, with a development mode
 //! that is its own issuer.
 //!

@@ -32,7 +32,7 @@ examples="${SCHEMATHESIS_EXAMPLES:-100}"
 #                                 a deleted record is gone, a created one is there
 # Left out:
 #   positive_data_acceptance      expects every schema-valid input to succeed, but
-#                                 API.md refuses some that no schema can rule out: a
+#                                 the server refuses some that no schema can rule out: a
 #                                 movie_id naming no movie is a 422, an id or a page
 #                                 cursor past u64 is a 404 or 400. It also fails
 #                                 where openapi.json is looser than the server (see

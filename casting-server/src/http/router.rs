@@ -38,6 +38,8 @@ pub enum Endpoint<'a> {
     Ready,
     /// `GET /openapi.json`
     OpenApi,
+    /// `GET /docs`: the OpenAPI document as an HTML page.
+    Docs,
     /// `GET /.well-known/jwks.json`, in development mode only.
     Jwks,
 }
@@ -53,7 +55,7 @@ pub enum NoRoute {
 
 /// Every path pattern and its methods, as documented in the OpenAPI file;
 /// a test keeps the two in step.
-pub const ROUTES: [(&str, &[&str]); 10] = [
+pub const ROUTES: [(&str, &[&str]); 11] = [
     ("/movies", &["GET", "POST"]),
     ("/movies/search", &["GET"]),
     ("/movies/{id}", &["GET", "PATCH", "DELETE"]),
@@ -63,6 +65,7 @@ pub const ROUTES: [(&str, &[&str]); 10] = [
     ("/health", &["GET"]),
     ("/ready", &["GET"]),
     ("/openapi.json", &["GET"]),
+    ("/docs", &["GET"]),
     ("/.well-known/jwks.json", &["GET"]),
 ];
 
@@ -107,6 +110,8 @@ pub fn resolve<'a>(method: &str, path: &'a str, dev: bool) -> Result<Endpoint<'a
         (["ready"], _) => (None, READ_ONLY),
         (["openapi.json"], "GET") => (Some(OpenApi), READ_ONLY),
         (["openapi.json"], _) => (None, READ_ONLY),
+        (["docs"], "GET") => (Some(Docs), READ_ONLY),
+        (["docs"], _) => (None, READ_ONLY),
         ([".well-known", "jwks.json"], _) if !dev => return Err(NoRoute::NotFound),
         ([".well-known", "jwks.json"], "GET") => (Some(Jwks), READ_ONLY),
         ([".well-known", "jwks.json"], _) => (None, READ_ONLY),
@@ -152,7 +157,7 @@ impl Endpoint<'_> {
             DeleteActor(_) => Permission::DeleteActors,
             SearchMovies => Permission::SearchMovies,
             SearchActors => Permission::SearchActors,
-            Health | Ready | OpenApi | Jwks => return None,
+            Health | Ready | OpenApi | Docs | Jwks => return None,
         })
     }
 }
@@ -266,9 +271,10 @@ mod tests {
     }
 
     #[test]
-    fn only_health_openapi_and_jwks_are_public() {
+    fn only_health_openapi_docs_and_jwks_are_public() {
         assert_eq!(Endpoint::Health.permission(), None);
         assert_eq!(Endpoint::OpenApi.permission(), None);
+        assert_eq!(Endpoint::Docs.permission(), None);
         assert_eq!(
             Endpoint::GetMovie("1").permission(),
             Some(Permission::GetMovies)

@@ -1,8 +1,9 @@
-//! The public routes: health, readiness, the OpenAPI document, the
-//! development key set.
+//! The public routes: health, readiness, the OpenAPI document and its
+//! HTML rendering, the development key set.
 
 use bytes::Bytes;
-use http::StatusCode;
+use http::{HeaderValue, StatusCode, header};
+use http_body_util::Full;
 
 use crate::app::App;
 use crate::http::error::ApiError;
@@ -12,6 +13,34 @@ use crate::http::router::Endpoint;
 /// The OpenAPI 3.1 description of every route, kept as a file beside the
 /// code; a test checks it against the route table.
 pub const OPENAPI: &str = include_str!("../../openapi.json");
+
+/// The API reference page: one self-contained file (its style and script
+/// inline) that fetches `/openapi.json` and renders it, so the binary
+/// serves it with no other asset and the browser needs no network.
+pub const DOCS_PAGE: &str = include_str!("../../assets/docs.html");
+
+/// What the reference page may load: its own inline style and script, and
+/// `/openapi.json` from this origin; nothing else, so a page edited to
+/// pull in a remote asset breaks visibly instead of leaking readers'
+/// addresses to a third party.
+const DOCS_POLICY: &str = "default-src 'none'; script-src 'unsafe-inline'; \
+    style-src 'unsafe-inline'; connect-src 'self'; img-src data:; \
+    base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/// The reference page as an HTML response.
+fn docs_page() -> HttpResponse {
+    let mut response = HttpResponse::new(Full::new(Bytes::from_static(DOCS_PAGE.as_bytes())));
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(DOCS_POLICY),
+    );
+    response
+}
 
 /// Answers a public endpoint.
 ///
@@ -29,6 +58,7 @@ pub fn public(app: &App, endpoint: Endpoint<'_>) -> Result<HttpResponse, ApiErro
             Bytes::from_static(OPENAPI.as_bytes()),
         )),
         Endpoint::Ready => Ok(ready(app)),
+        Endpoint::Docs => Ok(docs_page()),
         Endpoint::Jwks => app
             .dev_jwks()
             .map(|jwks| json_bytes(StatusCode::OK, jwks.clone()))
@@ -95,6 +125,24 @@ mod tests {
             }
         }
         routes
+    }
+
+    #[test]
+    fn the_docs_page_is_html_that_may_load_nothing_from_another_origin() {
+        let response = docs_page();
+
+        assert_eq!(
+            response.headers()[header::CONTENT_TYPE],
+            "text/html; charset=utf-8"
+        );
+        let policy = response.headers()[header::CONTENT_SECURITY_POLICY]
+            .to_str()
+            .unwrap();
+        assert!(policy.starts_with("default-src 'none';"), "{policy}");
+        assert!(policy.contains("connect-src 'self';"), "{policy}");
+        for remote in ["http://", "https://", "src=\"//", "href=\"//"] {
+            assert!(!DOCS_PAGE.contains(remote), "the page names {remote}");
+        }
     }
 
     #[test]

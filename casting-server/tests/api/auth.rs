@@ -283,7 +283,7 @@ async fn the_leeway_flag_sets_the_tolerance() {
 
 #[tokio::test]
 async fn a_token_without_typ_is_accepted() {
-    // RFC 7519, 5.1: `typ` is optional, and API.md asks nothing of it.
+    // RFC 7519, 5.1: `typ` is optional, and docs/tokens.md asks nothing of it.
     let app = spawn_app_with_issuer().await;
     let header = json!({"alg": "RS256", "kid": "kid-1"});
 

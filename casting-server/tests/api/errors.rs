@@ -1,4 +1,4 @@
-//! The error table of API.md: every status with its code in the envelope
+//! The error table of docs/api.md: every status with its code in the envelope
 //! `{"success": false, "error": status, "message": str, "code": str}`, and
 //! the order in which a request's faults are decided.
 

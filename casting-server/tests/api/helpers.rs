@@ -59,7 +59,7 @@ pub(crate) const SERVER_ENV: &[&str] = &[
     "all_proxy",
 ];
 
-/// The permissions of the built-in roles, as API.md lists them.
+/// The permissions of the built-in roles, as docs/auth0.md lists them.
 pub(crate) const ASSISTANT: &[&str] =
     &["get:actors", "get:movies", "search:actors", "search:movies"];
 pub(crate) const DIRECTOR: &[&str] = &[
@@ -714,7 +714,7 @@ impl Reply {
         self.expect_status(200)
     }
 
-    /// Asserts the error envelope of API.md, exactly
+    /// Asserts the error envelope of docs/api.md, exactly
     /// `{"success": false, "error": status, "message": str, "code": code}`,
     /// and returns the message.
     #[track_caller]

@@ -1,5 +1,5 @@
 //! The black-box suite of `casting-server`: every test starts the real binary
-//! on `127.0.0.1:0` and speaks HTTP to it, as a client of API.md would.
+//! on `127.0.0.1:0` and speaks HTTP to it, as a client of docs/api.md would.
 
 // clippy.toml allows these in `#[test]` functions only; the harness's helpers
 // are test code too, and a failed expectation there is a failed test.

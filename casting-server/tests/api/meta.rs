@@ -1,4 +1,4 @@
-//! The routes beyond the data: `/health` and `/openapi.json`.
+//! The routes beyond the data: `/health`, `/openapi.json` and `/docs`.
 
 use serde_json::json;
 
@@ -50,6 +50,7 @@ async fn openapi_describes_every_route() {
         ("/actors/search", &["get"][..]),
         ("/health", &["get"][..]),
         ("/openapi.json", &["get"][..]),
+        ("/docs", &["get"][..]),
         ("/.well-known/jwks.json", &["get"][..]),
     ] {
         for method in methods {
@@ -59,4 +60,21 @@ async fn openapi_describes_every_route() {
         }
     }
     assert!(missing.is_empty(), "openapi.json lacks {missing:?}");
+}
+
+#[tokio::test]
+async fn docs_is_an_html_page_served_without_a_token_that_renders_openapi() {
+    let app = spawn_app().await;
+
+    let reply = app.get_anonymously("/docs").await;
+
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(
+        reply.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    assert!(reply.text.starts_with("<!doctype html>"), "{reply:?}");
+    assert!(reply.text.contains(r#"fetch("openapi.json""#), "{reply:?}");
+    let policy = reply.header("content-security-policy").unwrap_or_default();
+    assert!(policy.contains("default-src 'none'"), "{policy:?}");
 }

@@ -1,4 +1,4 @@
-//! The issuer's key set failing, as API.md describes it, beyond what
+//! The issuer's key set failing, as docs/tokens.md describes it, beyond what
 //! `tests/api/auth.rs` covers: a key set down at startup that comes back, a
 //! background refresh that hangs, and a thousand unknown `kid`s while the
 //! key set hangs.

@@ -38,6 +38,8 @@ pub enum Endpoint<'a> {
     OpenApi,
     /// `GET /.well-known/jwks.json`, in development mode only.
     Jwks,
+    /// `POST /oauth/token`, in development mode only.
+    DevToken,
 }
 
 /// Why no endpoint matched.
@@ -51,7 +53,7 @@ pub enum NoRoute {
 
 /// Every path pattern and its methods, as documented in the OpenAPI file;
 /// a test keeps the two in step.
-pub const ROUTES: [(&str, &[&str]); 9] = [
+pub const ROUTES: [(&str, &[&str]); 10] = [
     ("/movies", &["GET", "POST"]),
     ("/movies/search", &["GET"]),
     ("/movies/{id}", &["GET", "PATCH", "DELETE"]),
@@ -61,14 +63,15 @@ pub const ROUTES: [(&str, &[&str]); 9] = [
     ("/health", &["GET"]),
     ("/openapi.json", &["GET"]),
     ("/.well-known/jwks.json", &["GET"]),
+    ("/oauth/token", &["POST"]),
 ];
 
 const COLLECTION: &str = "GET, POST";
 const ITEM: &str = "GET, PATCH, DELETE";
 const READ_ONLY: &str = "GET";
 
-/// The endpoint for `method` on `path`. The jwks path exists only when
-/// `dev` is set.
+/// The endpoint for `method` on `path`. The jwks and token paths exist
+/// only when `dev` is set.
 pub fn resolve<'a>(method: &str, path: &'a str, dev: bool) -> Result<Endpoint<'a>, NoRoute> {
     use Endpoint::*;
     let segments: Vec<&str> = match path.strip_prefix('/') {
@@ -103,6 +106,9 @@ pub fn resolve<'a>(method: &str, path: &'a str, dev: bool) -> Result<Endpoint<'a
         ([".well-known", "jwks.json"], _) if !dev => return Err(NoRoute::NotFound),
         ([".well-known", "jwks.json"], "GET") => (Some(Jwks), READ_ONLY),
         ([".well-known", "jwks.json"], _) => (None, READ_ONLY),
+        (["oauth", "token"], _) if !dev => return Err(NoRoute::NotFound),
+        (["oauth", "token"], "POST") => (Some(DevToken), "POST"),
+        (["oauth", "token"], _) => (None, "POST"),
         _ => return Err(NoRoute::NotFound),
     };
     endpoint.ok_or(NoRoute::MethodNotAllowed(allow))
@@ -123,7 +129,7 @@ impl Endpoint<'_> {
             DeleteActor(_) => Permission::DeleteActors,
             SearchMovies => Permission::SearchMovies,
             SearchActors => Permission::SearchActors,
-            Health | OpenApi | Jwks => return None,
+            Health | OpenApi | Jwks | DevToken => return None,
         })
     }
 }
@@ -201,6 +207,18 @@ mod tests {
         assert_eq!(
             resolve("GET", "/.well-known/jwks.json", true),
             Ok(Endpoint::Jwks)
+        );
+    }
+
+    #[test]
+    fn the_token_endpoint_exists_only_in_development_mode() {
+        assert_eq!(
+            resolve("POST", "/oauth/token", false),
+            Err(NoRoute::NotFound)
+        );
+        assert_eq!(
+            resolve("POST", "/oauth/token", true),
+            Ok(Endpoint::DevToken)
         );
     }
 

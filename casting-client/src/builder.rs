@@ -15,7 +15,8 @@ use crate::error::Error;
 use crate::retry::RetryPolicy;
 use crate::token::{Source, TokenCache};
 
-/// How long a request may take, headers and body, unless told otherwise.
+/// How long each attempt of a request may take, headers and body, unless
+/// told otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The `User-Agent` sent unless told otherwise: `casting-client/VERSION`.

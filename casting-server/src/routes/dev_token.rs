@@ -23,7 +23,7 @@ use bytes::Bytes;
 use casting_core::Role;
 use http::request::Parts;
 use http::{HeaderValue, StatusCode, header};
-use http_body_util::{BodyExt, Limited};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
 use hyper::body::Body;
 use serde::Deserialize;
 use serde_json::json;
@@ -153,7 +153,13 @@ where
     let bytes = Limited::new(body, limit)
         .collect()
         .await
-        .map_err(|_| ApiError::PayloadTooLarge(limit))?
+        .map_err(|e| {
+            if e.is::<LengthLimitError>() {
+                ApiError::PayloadTooLarge(limit)
+            } else {
+                ApiError::BadRequest("the body could not be read".into())
+            }
+        })?
         .to_bytes();
     let media_type = parts
         .headers

@@ -1,15 +1,22 @@
-//! How a [`Client`] is made: the base URL, and optionally a token, a
-//! timeout, a user agent and a `reqwest::Client` of the caller's own.
+//! How a [`Client`] is made: the base URL, and optionally a token or
+//! client credentials, a timeout, a retry policy, a user agent and a
+//! `reqwest::Client` of the caller's own.
 
+use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::Url;
 use reqwest::header::HeaderValue;
 
 use crate::client::{Client, bearer};
+use crate::credentials::ClientCredentials;
 use crate::error::Error;
+use crate::retry::RetryPolicy;
+use crate::token::{Source, TokenCache};
 
-/// How long a request may take, headers and body, unless told otherwise.
+/// How long each attempt of a request may take, headers and body, unless
+/// told otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The `User-Agent` sent unless told otherwise: `casting-client/VERSION`.
@@ -19,30 +26,59 @@ pub const DEFAULT_USER_AGENT: &str = concat!("casting-client/", env!("CARGO_PKG_
 ///
 /// ```
 /// use std::time::Duration;
+/// use casting_client::RetryPolicy;
 ///
 /// let client = casting_client::Client::builder("http://127.0.0.1:8080")
 ///     .token("eyJhbGciOi...")
 ///     .timeout(Duration::from_secs(5))
+///     .retry(RetryPolicy::default().max_attempts(4))
 ///     .user_agent("my-tool/1.0")
 ///     .build()?;
 /// assert_eq!(client.base_url().as_str(), "http://127.0.0.1:8080/");
 /// # Ok::<(), casting_client::Error>(())
 /// ```
-#[derive(Debug)]
 pub struct ClientBuilder {
     base_url: String,
-    token: Option<String>,
+    auth: Auth,
     timeout: Option<Duration>,
+    retry: RetryPolicy,
     user_agent: String,
     http: Option<reqwest::Client>,
+}
+
+/// What the client will authenticate with; the last setter wins.
+enum Auth {
+    Anonymous,
+    Token(String),
+    Credentials(ClientCredentials),
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let auth: &dyn fmt::Debug = match &self.auth {
+            Auth::Anonymous => &"none",
+            // Never the token itself.
+            Auth::Token(_) => &"static token",
+            Auth::Credentials(credentials) => credentials,
+        };
+        f.debug_struct("ClientBuilder")
+            .field("base_url", &self.base_url)
+            .field("auth", auth)
+            .field("timeout", &self.timeout)
+            .field("retry", &self.retry)
+            .field("user_agent", &self.user_agent)
+            .field("http", &self.http)
+            .finish()
+    }
 }
 
 impl ClientBuilder {
     pub(crate) fn new(base_url: &str) -> Self {
         ClientBuilder {
             base_url: base_url.to_owned(),
-            token: None,
+            auth: Auth::Anonymous,
             timeout: Some(DEFAULT_TIMEOUT),
+            retry: RetryPolicy::default(),
             user_agent: DEFAULT_USER_AGENT.to_owned(),
             http: None,
         }
@@ -51,14 +87,55 @@ impl ClientBuilder {
     /// The access token sent as `Authorization: Bearer TOKEN`; it can be
     /// replaced later with [`Client::set_token`]. Without one, routes that
     /// need a permission answer 401 `authorization_header_missing`.
+    /// Replaces client credentials given before.
     pub fn token(mut self, token: impl Into<String>) -> Self {
-        self.token = Some(token.into());
+        self.auth = Auth::Token(token.into());
         self
     }
 
-    /// How long one request may take, from sending it to the last byte of
-    /// the answer ([`DEFAULT_TIMEOUT`] unless set). For a stream, each page
-    /// is one request.
+    /// Obtains tokens with the OAuth 2.0 client-credentials grant instead
+    /// of being given one: the first request asks the token endpoint for a
+    /// token, which is kept until shortly before it expires and shared by
+    /// every clone of the client. Replaces a token given before.
+    ///
+    /// ```no_run
+    /// use casting_client::{Client, ClientCredentials};
+    ///
+    /// # async fn run() -> Result<(), casting_client::Error> {
+    /// let client = Client::builder("http://127.0.0.1:8080")
+    ///     .client_credentials(ClientCredentials::new(
+    ///         "http://127.0.0.1:8080/oauth/token",
+    ///         "casting-dev-assistant",
+    ///         "casting-dev-secret",
+    ///     ))
+    ///     .build()?;
+    /// let first = client.list_movies(Default::default()).await?;
+    /// println!("{} movies", first.total);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn client_credentials(mut self, credentials: ClientCredentials) -> Self {
+        self.auth = Auth::Credentials(credentials);
+        self
+    }
+
+    /// Which failed requests are sent again, how often and how soon
+    /// ([`RetryPolicy::default`] unless set).
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// Sends every request once, whatever happens to it.
+    pub fn no_retries(self) -> Self {
+        self.retry(RetryPolicy::never())
+    }
+
+    /// How long one attempt of a request may take, from sending it to the
+    /// last byte of the answer ([`DEFAULT_TIMEOUT`] unless set); a token
+    /// request is held to it too. For a stream, each page is one request;
+    /// a request that is retried gets this long for each attempt, and the
+    /// [`RetryPolicy`] bounds the attempts.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self
@@ -89,12 +166,21 @@ impl ClientBuilder {
     /// # Errors
     /// [`Error::Config`] when the base URL is not an `http` or `https` URL
     /// without a query or fragment, when the user agent or token cannot be
-    /// sent in a header, or when the HTTP client cannot be built.
+    /// sent in a header, when the token URL of the client credentials is
+    /// not `https://` (or `http://` to a loopback address), or when the
+    /// HTTP client cannot be built.
     pub fn build(self) -> Result<Client, Error> {
         let base = parse_base(&self.base_url)?;
         let user_agent = HeaderValue::from_str(&self.user_agent)
             .map_err(|_| Error::config("the user agent is not a valid header value"))?;
-        let token = self.token.as_deref().map(bearer).transpose()?;
+        let source = match self.auth {
+            Auth::Anonymous => Source::Anonymous,
+            Auth::Token(token) => Source::Fixed(bearer(&token)?),
+            Auth::Credentials(credentials) => {
+                credentials.endpoint()?;
+                Source::Granted(Arc::new(TokenCache::new(credentials)))
+            }
+        };
         let http = match self.http {
             Some(http) => http,
             None => reqwest::Client::builder()
@@ -104,9 +190,10 @@ impl ClientBuilder {
         Ok(Client::from_parts(
             http,
             base,
-            token,
+            source,
             self.timeout,
             user_agent,
+            self.retry,
         ))
     }
 }
@@ -155,5 +242,31 @@ mod tests {
     fn a_token_that_cannot_be_a_header_is_a_configuration_error() {
         let result = Client::builder("http://x").token("a\nb").build();
         assert!(matches!(result, Err(Error::Config { .. })));
+    }
+
+    #[test]
+    fn debug_output_of_a_builder_never_shows_a_token_or_secret() {
+        let with_token = Client::builder("http://x").token("tok-3n-value");
+        let with_secret = Client::builder("http://x").client_credentials(ClientCredentials::new(
+            "https://issuer/oauth/token",
+            "id",
+            "s3cr3t-value",
+        ));
+        let debug = format!("{with_token:?} {with_secret:?}");
+        assert!(!debug.contains("tok-3n-value"), "{debug}");
+        assert!(!debug.contains("s3cr3t-value"), "{debug}");
+        assert!(debug.contains("static token"), "{debug}");
+    }
+
+    #[test]
+    fn client_credentials_for_a_plain_http_issuer_are_refused() {
+        let result = Client::builder("http://x")
+            .client_credentials(ClientCredentials::new(
+                "http://issuer.example/oauth/token",
+                "id",
+                "secret",
+            ))
+            .build();
+        assert!(matches!(result, Err(Error::Config { .. })), "{result:?}");
     }
 }

@@ -2,16 +2,19 @@
 //! function every route goes through to send a request and read its answer.
 
 use std::fmt;
-use std::sync::{Arc, PoisonError, RwLock};
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
-use reqwest::header::{self, HeaderValue};
-use reqwest::{Method, Url};
+use reqwest::header::{self, HeaderMap, HeaderValue};
+use reqwest::{Method, StatusCode, Url};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use tokio::time::Instant;
 
 use crate::builder::ClientBuilder;
 use crate::error::Error;
+use crate::retry::{self, RetryPolicy};
+use crate::token::{Credential, Fetch, Source, Tokens};
 
 /// A client of the casting agency API; cheap to clone, and every clone
 /// shares the connection pool and the token.
@@ -19,6 +22,20 @@ use crate::error::Error;
 /// Each route of the contract is a method; see the crate documentation for
 /// the list. Every method needs the permission of its route, carried by the
 /// token, except [`Client::health`] and [`Client::openapi`].
+///
+/// # Tokens
+/// A client sends either no token, a token it was given
+/// ([`ClientBuilder::token`], [`Client::set_token`]), or tokens it obtains
+/// itself with the OAuth 2.0 client-credentials grant
+/// ([`ClientBuilder::client_credentials`]). Those it keeps until shortly
+/// before they expire; when several requests need a new one at once, one
+/// token request is made and they all wait for it. A request the API
+/// answers with 401 is sent once more with a new token, whatever its
+/// method: the API refuses a token before it looks at the request.
+///
+/// # Retries
+/// Requests that are safe to repeat are sent again after a connection
+/// failure or a 502, 503 or 504, as the [`RetryPolicy`] says.
 #[derive(Clone)]
 pub struct Client {
     inner: Arc<Inner>,
@@ -29,13 +46,14 @@ struct Inner {
     http: reqwest::Client,
     /// Where the API lives; route paths are appended to its path.
     base: Url,
-    /// `Bearer TOKEN`, marked sensitive so it never shows in debug output.
-    /// Behind a lock so that a token can be refreshed while requests run.
-    authorization: RwLock<Option<HeaderValue>>,
+    /// Where tokens come from; replaceable while requests run.
+    tokens: Tokens,
     /// Per request, so it holds with a caller's own `reqwest::Client` too.
     timeout: Option<Duration>,
     /// Per request, for the same reason.
     user_agent: HeaderValue,
+    /// Which failures are tried again, how often and how soon.
+    retry: RetryPolicy,
 }
 
 /// `Bearer TOKEN` as a sensitive header value.
@@ -44,6 +62,14 @@ pub(crate) fn bearer(token: &str) -> Result<HeaderValue, Error> {
         .map_err(|_| Error::config("the token holds characters a header cannot carry"))?;
     value.set_sensitive(true);
     Ok(value)
+}
+
+/// An answer of the server that is not a success, kept whole until it is
+/// known whether the request is sent again.
+struct Refusal {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Vec<u8>,
 }
 
 impl Client {
@@ -65,17 +91,19 @@ impl Client {
     pub(crate) fn from_parts(
         http: reqwest::Client,
         base: Url,
-        authorization: Option<HeaderValue>,
+        source: Source,
         timeout: Option<Duration>,
         user_agent: HeaderValue,
+        retry: RetryPolicy,
     ) -> Self {
         Client {
             inner: Arc::new(Inner {
                 http,
                 base,
-                authorization: RwLock::new(authorization),
+                tokens: Tokens::new(source),
                 timeout,
                 user_agent,
+                retry,
             }),
         }
     }
@@ -87,42 +115,28 @@ impl Client {
 
     /// Replaces the token of this client and all its clones, for every
     /// request sent from now on (requests in flight keep the old one). Use
-    /// it when a token is refreshed, or to act as another role.
+    /// it when a token is refreshed, or to act as another role. A client
+    /// that had client credentials uses this token from now on instead.
     ///
     /// # Errors
     /// [`Error::Config`] when the token holds characters a header cannot
     /// carry; the old token is then kept.
     pub fn set_token(&self, token: &str) -> Result<(), Error> {
         let value = bearer(token)?;
-        *self.write_authorization() = Some(value);
+        self.inner.tokens.replace(Source::Fixed(value));
         Ok(())
     }
 
-    /// Removes the token: requests go without an `Authorization` header.
+    /// Removes the token (or the client credentials): requests go without
+    /// an `Authorization` header.
     pub fn clear_token(&self) {
-        *self.write_authorization() = None;
+        self.inner.tokens.replace(Source::Anonymous);
     }
 
-    /// Whether the client has a token.
+    /// Whether the client sends a token: one it was given, or one it
+    /// obtains with client credentials.
     pub fn has_token(&self) -> bool {
-        self.read_authorization().is_some()
-    }
-
-    fn write_authorization(&self) -> std::sync::RwLockWriteGuard<'_, Option<HeaderValue>> {
-        // The lock guards a plain value that no panic can leave half
-        // written, so a poisoned lock is still good to use.
-        self.inner
-            .authorization
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn read_authorization(&self) -> Option<HeaderValue> {
-        self.inner
-            .authorization
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        !matches!(self.inner.tokens.source(), Source::Anonymous)
     }
 
     /// The URL of `segments` below the base, each one percent-encoded.
@@ -140,8 +154,20 @@ impl Client {
         url
     }
 
+    fn fetch(&self) -> Fetch<'_> {
+        Fetch {
+            http: &self.inner.http,
+            user_agent: &self.inner.user_agent,
+            timeout: self.inner.timeout,
+        }
+    }
+
     /// Sends `method` to `segments` with `query` and, if given, `body` as
     /// JSON, and reads a 2xx answer as `T`, any other as an [`Error`].
+    ///
+    /// A 401 to a token of the client-credentials grant is answered by
+    /// one new token and one more attempt; a failure that may pass, of a
+    /// request that is safe to repeat, by the retries of the policy.
     pub(crate) async fn send<T, B>(
         &self,
         method: Method,
@@ -155,34 +181,131 @@ impl Client {
     {
         let url = self.url(segments, query);
         let what = format!("{method} {}", url.path());
+        // Serialised once, so that every attempt sends the same bytes.
+        let body = body
+            .map(serde_json::to_vec)
+            .transpose()
+            .map_err(|e| Error::config(format!("cannot serialise the body of {what}: {e}")))?;
+        // The extra headers of the request; no route sends one yet, but a
+        // PATCH with `If-Match` would be safe to repeat, and is decided here.
+        let headers = HeaderMap::new();
+        let repeatable = retry::is_repeatable(&method, &headers);
+        let started = Instant::now();
+        let mut attempts = 0;
+        let mut refreshed = false;
+        loop {
+            let credential = self.inner.tokens.credential(&self.fetch()).await?;
+            attempts += 1;
+            let (error, retry_after) = match self
+                .attempt(
+                    &method,
+                    &url,
+                    &headers,
+                    body.as_deref(),
+                    credential.as_ref(),
+                )
+                .await
+            {
+                Ok(Ok(bytes)) => {
+                    return serde_json::from_slice(&bytes).map_err(|e| Error::decode(&what, e));
+                }
+                Ok(Err(refusal)) => {
+                    if refusal.status == StatusCode::UNAUTHORIZED
+                        && !refreshed
+                        && let Some(Credential {
+                            authorization,
+                            cache: Some(cache),
+                        }) = &credential
+                    {
+                        refreshed = true;
+                        // Not counted as an attempt: the API did nothing
+                        // with a request whose token it refused.
+                        attempts -= 1;
+                        cache.replace_refused(&self.fetch(), authorization).await?;
+                        continue;
+                    }
+                    let retry_after = retry::retry_after(
+                        refusal.headers.get(header::RETRY_AFTER),
+                        SystemTime::now(),
+                    );
+                    let allow = refusal
+                        .headers
+                        .get(header::ALLOW)
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_owned);
+                    let status = refusal.status.as_u16();
+                    let error = Error::from_response(status, allow, &refusal.body);
+                    if !(repeatable && retry::is_transient(status)) {
+                        return Err(error);
+                    }
+                    (error, retry_after)
+                }
+                Err(error) => {
+                    let connect_failed = matches!(
+                        error,
+                        Error::Transport {
+                            kind: crate::TransportKind::Connect,
+                            ..
+                        }
+                    );
+                    if !(repeatable && connect_failed) {
+                        return Err(error);
+                    }
+                    (error, None)
+                }
+            };
+            match self
+                .inner
+                .retry
+                .delay(attempts, started.elapsed(), retry_after)
+            {
+                Some(delay) => tokio::time::sleep(delay).await,
+                None => return Err(error),
+            }
+        }
+    }
+
+    /// One attempt: the body of a 2xx answer, or the answer that refused
+    /// the request, or the transport error that stopped it.
+    async fn attempt(
+        &self,
+        method: &Method,
+        url: &Url,
+        headers: &HeaderMap,
+        body: Option<&[u8]>,
+        credential: Option<&Credential>,
+    ) -> Result<Result<Vec<u8>, Refusal>, Error> {
         let mut request = self
             .inner
             .http
-            .request(method, url)
+            .request(method.clone(), url.clone())
+            .headers(headers.clone())
             .header(header::USER_AGENT, self.inner.user_agent.clone())
             .header(header::ACCEPT, "application/json");
-        if let Some(authorization) = self.read_authorization() {
-            request = request.header(header::AUTHORIZATION, authorization);
+        if let Some(credential) = credential {
+            request = request.header(header::AUTHORIZATION, credential.authorization.clone());
         }
         if let Some(timeout) = self.inner.timeout {
             request = request.timeout(timeout);
         }
         if let Some(body) = body {
-            request = request.json(body);
+            request = request
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(body.to_vec());
         }
         let response = request.send().await.map_err(Error::transport)?;
         let status = response.status();
-        let allow = response
-            .headers()
-            .get(header::ALLOW)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let bytes = response.bytes().await.map_err(Error::body)?;
-        if status.is_success() {
-            serde_json::from_slice(&bytes).map_err(|e| Error::decode(&what, e))
+        let headers = response.headers().clone();
+        let bytes = response.bytes().await.map_err(Error::body)?.to_vec();
+        Ok(if status.is_success() {
+            Ok(bytes)
         } else {
-            Err(Error::from_response(status.as_u16(), allow, &bytes))
-        }
+            Err(Refusal {
+                status,
+                headers,
+                body: bytes,
+            })
+        })
     }
 
     /// [`Client::send`] without a body.
@@ -200,7 +323,9 @@ impl fmt::Debug for Client {
         f.debug_struct("Client")
             .field("base_url", &self.inner.base.as_str())
             .field("has_token", &self.has_token())
+            .field("token_source", &self.inner.tokens.source().describe())
             .field("timeout", &self.inner.timeout)
+            .field("retry", &self.inner.retry)
             .finish_non_exhaustive()
     }
 }
@@ -251,6 +376,13 @@ mod tests {
         assert!(debug.contains("has_token: true"), "{debug}");
     }
 
+    fn authorization(client: &Client) -> Option<String> {
+        match client.inner.tokens.source() {
+            Source::Fixed(value) => Some(value.to_str().unwrap().to_owned()),
+            _ => None,
+        }
+    }
+
     #[test]
     fn a_token_can_be_set_replaced_and_cleared() {
         let client = client("http://h");
@@ -258,15 +390,9 @@ mod tests {
         client.set_token("one").unwrap();
         let clone = client.clone();
         clone.set_token("two").unwrap();
-        assert_eq!(
-            client.read_authorization().unwrap().to_str().unwrap(),
-            "Bearer two"
-        );
+        assert_eq!(authorization(&client).as_deref(), Some("Bearer two"));
         assert!(client.set_token("bad\r\n").is_err());
-        assert_eq!(
-            client.read_authorization().unwrap().to_str().unwrap(),
-            "Bearer two"
-        );
+        assert_eq!(authorization(&client).as_deref(), Some("Bearer two"));
         clone.clear_token();
         assert!(!client.has_token());
     }

@@ -116,6 +116,20 @@ pub enum Error {
         #[source]
         source: Option<BoxError>,
     },
+    /// No token could be obtained with the client credentials: the token
+    /// endpoint refused them, could not be reached, or answered something
+    /// that is not a token. The request was not sent to the API.
+    #[error("no token from the token endpoint: {message}")]
+    Token {
+        /// The token endpoint's status, when it answered.
+        status: Option<u16>,
+        /// The OAuth error code (RFC 6749 section 5.2), such as
+        /// `invalid_client` or `access_denied`, when it sent one.
+        code: Option<String>,
+        /// The endpoint's `error_description`, or what went wrong on the
+        /// way; never the secret or a token.
+        message: String,
+    },
     /// The client was given a base URL or a token it cannot use.
     #[error("invalid client configuration: {message}")]
     Config {
@@ -204,8 +218,8 @@ impl fmt::Display for TransportKind {
 }
 
 impl Error {
-    /// The HTTP status of an answer of the server; `None` for transport
-    /// and configuration errors.
+    /// The HTTP status of an answer of the server; `None` for transport,
+    /// token and configuration errors.
     pub fn status(&self) -> Option<u16> {
         Some(match self {
             Error::BadRequest { .. } => 400,
@@ -218,7 +232,7 @@ impl Error {
             Error::Invalid { .. } => 422,
             Error::AuthUnavailable { .. } => 503,
             Error::Server { status, .. } | Error::UnexpectedStatus { status, .. } => *status,
-            Error::Transport { .. } | Error::Config { .. } => return None,
+            Error::Transport { .. } | Error::Token { .. } | Error::Config { .. } => return None,
         })
     }
 
@@ -237,6 +251,7 @@ impl Error {
             | Error::Server { message, .. }
             | Error::UnexpectedStatus { message, .. }
             | Error::Transport { message, .. }
+            | Error::Token { message, .. }
             | Error::Config { message } => message,
         }
     }

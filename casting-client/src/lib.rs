@@ -1,5 +1,7 @@
-//! A typed async SDK for the casting agency REST API (`shared/API.md`),
-//! on reqwest with rustls.
+//! A typed async SDK for the casting agency REST API, on reqwest with
+//! rustls. The API itself (routes, bodies, errors, token verification) is
+//! described in the repository's `docs/` directory and served by every
+//! server at `/openapi.json`.
 //!
 //! Every route is a method of [`Client`] that takes and returns the types
 //! of `casting-core` (re-exported here): [`Movie`], [`Actor`], the inputs
@@ -25,9 +27,14 @@
 //! | `GET /openapi.json` | [`Client::openapi`] | none |
 //!
 //! # Layout
-//! - [`Client`] (`client.rs`): shared state, the replaceable token, and the
-//!   one function that sends a request and reads its answer; built by a
+//! - [`Client`] (`client.rs`): shared state, and the one function that
+//!   sends a request, retries it and reads its answer; built by a
 //!   [`ClientBuilder`] (`builder.rs`).
+//! - `token.rs`: where a request's token comes from: none, a replaceable
+//!   static token, or the client-credentials grant of [`ClientCredentials`]
+//!   (`credentials.rs`), cached and refreshed by one request at a time.
+//! - [`RetryPolicy`] (`retry.rs`): which requests are sent again, when,
+//!   and how long to wait.
 //! - `movies.rs`, `actors.rs`, `meta.rs`: one method per route.
 //! - [`RecordStream`] (`stream.rs`): a list or search walked page by page.
 //! - [`Error`] (`error.rs`): the contract's error table as an enum.
@@ -77,10 +84,13 @@
 mod actors;
 mod builder;
 mod client;
+mod credentials;
 mod error;
 mod meta;
 mod movies;
+mod retry;
 mod stream;
+mod token;
 mod wire;
 
 pub use builder::{ClientBuilder, DEFAULT_TIMEOUT, DEFAULT_USER_AGENT};
@@ -89,6 +99,8 @@ pub use casting_core::{
     PageRequest, ReleaseDate, ReleaseDateError,
 };
 pub use client::Client;
+pub use credentials::{ClientCredentials, DEFAULT_REFRESH_MARGIN};
 pub use error::{BoxError, Error, TransportKind, UnauthorizedCode};
 pub use meta::Health;
+pub use retry::RetryPolicy;
 pub use stream::{DEFAULT_PAGE_SIZE, RecordStream};

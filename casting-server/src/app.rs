@@ -237,6 +237,9 @@ impl App {
             NoRoute::NotFound => ApiError::NotFound,
             NoRoute::MethodNotAllowed(allow) => ApiError::MethodNotAllowed(allow),
         })?;
+        if endpoint == Endpoint::DevToken {
+            return routes::dev_token::answer(self, &parts, body).await;
+        }
         let Some(permission) = endpoint.permission() else {
             return routes::meta::public(self, endpoint);
         };
@@ -320,7 +323,9 @@ impl App {
             CreateActor => ACTORS.create(self, p, headers, body).await,
             UpdateActor(id) => ACTORS.update(self, p, id, headers, body).await,
             DeleteActor(id) => ACTORS.delete(self, p, id).await,
-            Health | Ready | OpenApi | Docs | Jwks => routes::meta::public(self, endpoint),
+            Health | Ready | OpenApi | Docs | Jwks | DevToken => {
+                routes::meta::public(self, endpoint)
+            }
         }?;
         match cache_key {
             Some(key) if response.status() == StatusCode::OK => {

@@ -142,6 +142,7 @@ pub async fn serve(
     let (keys, dev_jwks) = match &settings.auth {
         AuthSettings::Dev => {
             let dev = DevIssuer::load_or_create(&settings.db)?;
+            crate::routes::dev_token::register(&settings.db)?;
             writeln!(
                 banner,
                 "development mode: issuer {}, audience {}, key {}",

@@ -1,7 +1,8 @@
-//! A fake server that answers every request with one canned response, for
-//! the answers the real server never gives the SDK (a 405, a 415, a 500, a
-//! proxy's HTML, a body that is not JSON, a stall, a broken connection), and
-//! that records the heads of the requests it got.
+//! A fake server that answers every request with one canned response, or
+//! with what a handler makes of the request, for the answers the real server
+//! never gives the SDK (a 405, a 415, a 500, a proxy's HTML, a body that is
+//! not JSON, a stall, a broken connection, a 503 that passes, a token
+//! endpoint), and that records the requests it got.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -17,7 +18,42 @@ pub(crate) enum Reply {
     Raw(Vec<u8>),
     /// Never answers.
     Stall,
+    /// Waits (on tokio's clock, which a test may pause), then replies.
+    Delayed(Duration, Box<Reply>),
 }
+
+/// A request the fake received.
+#[derive(Debug, Clone)]
+pub(crate) struct Seen {
+    /// The request line and headers.
+    pub(crate) head: String,
+    /// The body.
+    pub(crate) body: Vec<u8>,
+}
+
+impl Seen {
+    /// The path of the request line, with its query.
+    pub(crate) fn path(&self) -> &str {
+        self.head.split(' ').nth(1).unwrap_or_default()
+    }
+
+    /// The method of the request line.
+    pub(crate) fn method(&self) -> &str {
+        self.head.split(' ').next().unwrap_or_default()
+    }
+
+    /// The value of the first header called `name`.
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+        self.head.lines().skip(1).find_map(|line| {
+            let (key, value) = line.split_once(':')?;
+            key.trim()
+                .eq_ignore_ascii_case(name)
+                .then_some(value.trim())
+        })
+    }
+}
+
+type Handler = Arc<dyn Fn(&Seen) -> Reply + Send + Sync>;
 
 /// A response of `status` with `body` and the given extra headers.
 pub(crate) fn response(status: &str, content_type: &str, headers: &[&str], body: &str) -> Reply {
@@ -46,35 +82,60 @@ pub(crate) fn envelope(status: &str, code: &str, message: &str, headers: &[&str]
 pub(crate) struct Fake {
     /// `http://127.0.0.1:PORT`
     pub(crate) url: String,
-    heads: Arc<Mutex<Vec<String>>>,
+    seen: Arc<Mutex<Vec<Seen>>>,
     task: JoinHandle<()>,
 }
 
 impl Fake {
     /// Starts a fake answering every request with `reply`.
     pub(crate) async fn start(reply: Reply) -> Self {
+        Self::serve(move |_| reply.clone()).await
+    }
+
+    /// Starts a fake answering each request with what `handler` makes of
+    /// it; requests are handed to it in the order their heads arrive.
+    pub(crate) async fn serve(handler: impl Fn(&Seen) -> Reply + Send + Sync + 'static) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        Self::serve_on(listener, handler)
+    }
+
+    /// As [`Fake::serve`], on a listener of the caller's.
+    pub(crate) fn serve_on(
+        listener: TcpListener,
+        handler: impl Fn(&Seen) -> Reply + Send + Sync + 'static,
+    ) -> Self {
         let url = format!("http://{}", listener.local_addr().expect("address"));
-        let heads = Arc::new(Mutex::new(Vec::new()));
-        let recorded = Arc::clone(&heads);
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let recorded = Arc::clone(&seen);
+        let handler: Handler = Arc::new(handler);
         let task = tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
                     return;
                 };
-                let reply = reply.clone();
+                let handler = Arc::clone(&handler);
                 let recorded = Arc::clone(&recorded);
                 tokio::spawn(async move {
-                    let _ = answer(stream, reply, recorded).await;
+                    let _ = answer(stream, handler, recorded).await;
                 });
             }
         });
-        Fake { url, heads, task }
+        Fake { url, seen, task }
     }
 
     /// The heads of the requests received so far: request line and headers.
     pub(crate) fn heads(&self) -> Vec<String> {
-        self.heads.lock().expect("the lock").clone()
+        self.requests().into_iter().map(|seen| seen.head).collect()
+    }
+
+    /// The requests received so far.
+    pub(crate) fn requests(&self) -> Vec<Seen> {
+        self.seen.lock().expect("the lock").clone()
+    }
+
+    /// How many requests were received so far.
+    pub(crate) fn count(&self) -> usize {
+        self.seen.lock().expect("the lock").len()
     }
 }
 
@@ -86,8 +147,8 @@ impl Drop for Fake {
 
 async fn answer(
     mut stream: TcpStream,
-    reply: Reply,
-    heads: Arc<Mutex<Vec<String>>>,
+    handler: Handler,
+    seen: Arc<Mutex<Vec<Seen>>>,
 ) -> std::io::Result<()> {
     let mut received = Vec::new();
     let mut buffer = [0u8; 4096];
@@ -113,21 +174,32 @@ async fn answer(
         .unwrap_or(0);
     // Reads the body too, so that closing does not reset the connection
     // before the client has read the answer.
-    let mut body_read = received.len() - head_end;
-    while body_read < length {
+    let mut body = received[head_end..].to_vec();
+    while body.len() < length {
         let n = stream.read(&mut buffer).await?;
         if n == 0 {
             break;
         }
-        body_read += n;
+        body.extend_from_slice(&buffer[..n]);
     }
-    heads.lock().expect("the lock").push(head);
-    match reply {
-        Reply::Raw(bytes) => {
-            stream.write_all(&bytes).await?;
-            stream.shutdown().await?;
+    let request = Seen { head, body };
+    let mut reply = handler(&request);
+    seen.lock().expect("the lock").push(request);
+    loop {
+        match reply {
+            Reply::Raw(bytes) => {
+                stream.write_all(&bytes).await?;
+                stream.shutdown().await?;
+                return Ok(());
+            }
+            Reply::Stall => {
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+                return Ok(());
+            }
+            Reply::Delayed(wait, then) => {
+                tokio::time::sleep(wait).await;
+                reply = *then;
+            }
         }
-        Reply::Stall => tokio::time::sleep(Duration::from_secs(3600)).await,
     }
-    Ok(())
 }

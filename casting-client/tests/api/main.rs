@@ -8,12 +8,15 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod actors;
+mod credentials;
 mod errors;
 mod fake;
 mod fixtures;
 mod meta;
+mod mock;
 mod movies;
 mod permissions;
+mod retries;
 mod search;
 mod server;
 mod streams;

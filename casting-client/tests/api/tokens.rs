@@ -1,7 +1,8 @@
 //! A token replaced without rebuilding the client: for its clones too, and
-//! for the pages of a stream not yet fetched.
+//! for the pages of a stream not yet fetched; and tokens the client gets
+//! itself from a development server's client-credentials endpoint.
 
-use casting_client::{Client, Error, PageRequest, UnauthorizedCode};
+use casting_client::{Client, ClientCredentials, Error, PageRequest, UnauthorizedCode};
 use casting_core::Role;
 use futures_util::TryStreamExt;
 
@@ -84,5 +85,59 @@ async fn a_token_replaced_mid_stream_is_used_for_the_next_page() {
             })
         ),
         "{next:?}"
+    );
+}
+
+#[tokio::test]
+async fn client_credentials_of_a_development_server_act_as_their_role() {
+    let server = TestServer::start();
+    let granted = |role: &str| {
+        Client::builder(&server.url)
+            .client_credentials(
+                ClientCredentials::new(
+                    format!("{}/oauth/token", server.url),
+                    format!("casting-dev-{role}"),
+                    "casting-dev-secret",
+                )
+                .audience("casting-agency"),
+            )
+            .build()
+            .unwrap()
+    };
+
+    let refused = granted("assistant")
+        .create_movie(&movie("Universe", "2010-10-13"))
+        .await;
+    let created = granted("producer")
+        .create_movie(&movie("Universe", "2010-10-13"))
+        .await;
+
+    assert!(
+        matches!(refused, Err(Error::Forbidden { .. })),
+        "{refused:?}"
+    );
+    assert_eq!(created.unwrap().title, "Universe");
+}
+
+#[tokio::test]
+async fn a_wrong_client_secret_is_a_token_error_from_the_development_server() {
+    let server = TestServer::start();
+    let client = Client::builder(&server.url)
+        .client_credentials(ClientCredentials::new(
+            format!("{}/oauth/token", server.url),
+            "casting-dev-producer",
+            "not-the-secret",
+        ))
+        .build()
+        .unwrap();
+
+    let error = client
+        .list_movies(PageRequest::default())
+        .await
+        .unwrap_err();
+
+    assert!(
+        matches!(&error, Error::Token { status: Some(401), code: Some(code), .. } if code == "invalid_client"),
+        "{error:?}"
     );
 }

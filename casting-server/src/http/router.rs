@@ -42,6 +42,8 @@ pub enum Endpoint<'a> {
     Docs,
     /// `GET /.well-known/jwks.json`, in development mode only.
     Jwks,
+    /// `POST /oauth/token`, in development mode only.
+    DevToken,
 }
 
 /// Why no endpoint matched.
@@ -55,7 +57,7 @@ pub enum NoRoute {
 
 /// Every path pattern and its methods, as documented in the OpenAPI file;
 /// a test keeps the two in step.
-pub const ROUTES: [(&str, &[&str]); 11] = [
+pub const ROUTES: [(&str, &[&str]); 12] = [
     ("/movies", &["GET", "POST"]),
     ("/movies/search", &["GET"]),
     ("/movies/{id}", &["GET", "PATCH", "DELETE"]),
@@ -67,15 +69,16 @@ pub const ROUTES: [(&str, &[&str]); 11] = [
     ("/openapi.json", &["GET"]),
     ("/docs", &["GET"]),
     ("/.well-known/jwks.json", &["GET"]),
+    ("/oauth/token", &["POST"]),
 ];
 
 const COLLECTION: &str = "GET, HEAD, POST";
 const ITEM: &str = "GET, HEAD, PATCH, DELETE";
 const READ_ONLY: &str = "GET, HEAD";
 
-/// The endpoint for `method` on `path`. The jwks path exists only when
-/// `dev` is set. `HEAD` names the `GET` endpoint of the path: the answer
-/// is the same, less its body.
+/// The endpoint for `method` on `path`. The jwks and token paths exist
+/// only when `dev` is set. `HEAD` names the `GET` endpoint of the path: the
+/// answer is the same, less its body.
 pub fn resolve<'a>(method: &str, path: &'a str, dev: bool) -> Result<Endpoint<'a>, NoRoute> {
     use Endpoint::*;
     let method = if method == "HEAD" { "GET" } else { method };
@@ -115,6 +118,9 @@ pub fn resolve<'a>(method: &str, path: &'a str, dev: bool) -> Result<Endpoint<'a
         ([".well-known", "jwks.json"], _) if !dev => return Err(NoRoute::NotFound),
         ([".well-known", "jwks.json"], "GET") => (Some(Jwks), READ_ONLY),
         ([".well-known", "jwks.json"], _) => (None, READ_ONLY),
+        (["oauth", "token"], _) if !dev => return Err(NoRoute::NotFound),
+        (["oauth", "token"], "POST") => (Some(DevToken), "POST"),
+        (["oauth", "token"], _) => (None, "POST"),
         _ => return Err(NoRoute::NotFound),
     };
     endpoint.ok_or(NoRoute::MethodNotAllowed(allow))
@@ -138,6 +144,8 @@ pub fn template(path: &str) -> &'static str {
         (Some("ready"), None, _) => "/ready",
         (Some("openapi.json"), None, _) => "/openapi.json",
         (Some(".well-known"), Some("jwks.json"), None) => "/.well-known/jwks.json",
+        (Some("docs"), None, _) => "/docs",
+        (Some("oauth"), Some("token"), None) => "/oauth/token",
         _ => "unmatched",
     }
 }
@@ -157,7 +165,7 @@ impl Endpoint<'_> {
             DeleteActor(_) => Permission::DeleteActors,
             SearchMovies => Permission::SearchMovies,
             SearchActors => Permission::SearchActors,
-            Health | Ready | OpenApi | Docs | Jwks => return None,
+            Health | Ready | OpenApi | Docs | Jwks | DevToken => return None,
         })
     }
 }
@@ -267,6 +275,18 @@ mod tests {
         assert_eq!(
             resolve("GET", "/.well-known/jwks.json", true),
             Ok(Endpoint::Jwks)
+        );
+    }
+
+    #[test]
+    fn the_token_endpoint_exists_only_in_development_mode() {
+        assert_eq!(
+            resolve("POST", "/oauth/token", false),
+            Err(NoRoute::NotFound)
+        );
+        assert_eq!(
+            resolve("POST", "/oauth/token", true),
+            Ok(Endpoint::DevToken)
         );
     }
 

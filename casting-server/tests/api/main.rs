@@ -10,6 +10,7 @@ mod auth;
 mod config;
 mod cors;
 mod dev_mode;
+mod dev_token;
 mod errors;
 mod helpers;
 mod http_layer;

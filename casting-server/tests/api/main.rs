@@ -18,6 +18,7 @@ mod logging;
 mod meta;
 mod mock_issuer;
 mod movies;
+mod operations;
 mod pagination;
 mod paths;
 mod permissions;

@@ -79,28 +79,34 @@ struct Inner {
 #[derive(Debug, Clone)]
 pub struct Subject(pub Arc<Principal>);
 
+/// The settings of an [`App`] beside its store, writer and authenticator.
+#[derive(Debug)]
+pub struct AppOptions {
+    /// The development key set, served only in development mode.
+    pub dev_jwks: Option<String>,
+    /// The largest request body accepted, in bytes.
+    pub body_limit: usize,
+    /// Refuses clients with too many failed authentications, when set.
+    pub limiter: Option<FailureLimiter>,
+    /// The memory bound of the response cache, in bytes.
+    pub cache_bytes: usize,
+    /// What the server counts.
+    pub metrics: SharedMetrics,
+}
+
 impl App {
     /// An application over `agency`, writing through `writer`.
-    pub fn new(
-        agency: Agency,
-        writer: Writer,
-        auth: Authenticator,
-        dev_jwks: Option<String>,
-        body_limit: usize,
-        limiter: Option<FailureLimiter>,
-        cache_bytes: usize,
-        metrics: SharedMetrics,
-    ) -> Self {
+    pub fn new(agency: Agency, writer: Writer, auth: Authenticator, options: AppOptions) -> Self {
         App {
             inner: Arc::new(Inner {
                 agency,
                 writer,
                 auth,
-                dev_jwks: dev_jwks.map(Bytes::from),
-                body_limit,
-                limiter,
-                cache: ResponseCache::new(cache_bytes),
-                metrics,
+                dev_jwks: options.dev_jwks.map(Bytes::from),
+                body_limit: options.body_limit,
+                limiter: options.limiter,
+                cache: ResponseCache::new(options.cache_bytes),
+                metrics: options.metrics,
             }),
         }
     }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use casting_core::{Agency, Role, Store};
 use tokio::net::TcpListener;
 
-use crate::app::App;
+use crate::app::{App, AppOptions};
 use crate::auth::dev::{DevIssuer, DevKeyError};
 use crate::auth::{AuthConfig, Authenticator, FailureLimiter, JwksClient, JwksError, KeySource};
 use crate::config::{AuthSettings, Settings};
@@ -203,11 +203,14 @@ pub async fn serve(
         Agency::new(store),
         writer,
         Authenticator::new(config, keys),
-        dev_jwks,
-        settings.body_limit,
-        (settings.auth_failure_limit > 0).then(|| FailureLimiter::new(settings.auth_failure_limit)),
-        settings.response_cache_bytes,
-        metrics,
+        AppOptions {
+            dev_jwks,
+            body_limit: settings.body_limit,
+            limiter: (settings.auth_failure_limit > 0)
+                .then(|| FailureLimiter::new(settings.auth_failure_limit)),
+            cache_bytes: settings.response_cache_bytes,
+            metrics,
+        },
     );
 
     let addr = listener.local_addr()?;

@@ -28,7 +28,7 @@ pub const DEFAULT_REFRESH_MARGIN: Duration = Duration::from_secs(30);
 /// use casting_client::{Client, ClientCredentials};
 ///
 /// let credentials = ClientCredentials::auth0(
-///     "dev-q8b9smth.us.auth0.com",
+///     "your-tenant.us.auth0.com",
 ///     "my-client-id",
 ///     std::env::var("CLIENT_SECRET").unwrap_or_default(),
 ///     "casting-agency",

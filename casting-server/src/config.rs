@@ -88,7 +88,7 @@ pub struct ServeArgs {
     #[arg(long, env = "PORT", hide = true)]
     pub port: Option<u16>,
 
-    /// Auth0 tenant domain, e.g. dev-q8b9smth.us.auth0.com: issuer
+    /// Auth0 tenant domain, e.g. your-tenant.us.auth0.com: issuer
     /// https://DOMAIN/, key set https://DOMAIN/.well-known/jwks.json.
     #[arg(long, env = "AUTH0_DOMAIN")]
     pub auth0_domain: Option<String>,

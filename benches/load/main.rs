@@ -61,6 +61,17 @@ impl Drop for Server {
 
 impl Server {
     fn start(program: &Path, args: &[&str], core: Option<u32>) -> Result<Self, String> {
+        let filter = std::env::var("LOAD_RUST_LOG").unwrap_or_else(|_| "info".into());
+        Self::start_logging(program, args, core, &filter)
+    }
+
+    /// Starts `program` with `RUST_LOG` set to `filter`.
+    fn start_logging(
+        program: &Path,
+        args: &[&str],
+        core: Option<u32>,
+        filter: &str,
+    ) -> Result<Self, String> {
         let mut command = match core {
             Some(core) => {
                 let mut c = Command::new("taskset");
@@ -71,10 +82,7 @@ impl Server {
         };
         let mut child = command
             .args(args)
-            .env(
-                "RUST_LOG",
-                std::env::var("LOAD_RUST_LOG").unwrap_or_else(|_| "info".into()),
-            )
+            .env("RUST_LOG", filter)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -299,6 +307,15 @@ fn orchestrate() -> Result<(), String> {
         Server::start(&server_bin, &args, server_core)
     };
     let server = serve(&small, &[])?;
+    // The same store and tokens with every log line off: the access log's
+    // cost is the difference between the two.
+    let quiet_db = store_with_key(dir, "quiet.redb", &small, 10, 20)?;
+    let quiet = Server::start_logging(
+        &server_bin,
+        &["--dev", "--bind", "127.0.0.1:0", "--db", &db_arg(&quiet_db)],
+        server_core,
+        "off",
+    )?;
     let server_on = serve(&writes_on, &[])?;
     let server_off = serve(&writes_off, &["--group-commit", "false"])?;
 
@@ -344,6 +361,12 @@ fn orchestrate() -> Result<(), String> {
             server: target(&server.addr, "/movies", &get_one),
             floor: target(&plain.addr, "/movies", &get_one),
             floor_name: "hyper, fixed body",
+        },
+        Scenario {
+            name: "GET /movies, access log on vs off",
+            server: target(&server.addr, "/movies", &get_one),
+            floor: target(&quiet.addr, "/movies", &get_one),
+            floor_name: "the server, RUST_LOG=off",
         },
         Scenario {
             name: "GET /movies, one token, uncached",

@@ -159,8 +159,14 @@ where
     let id = request_id::of(request.headers());
     let method = method_label(request.method());
     let route = router::template(request.uri().path());
-    let client = request.extensions().get::<ClientAddr>().map(|c| c.0);
-    let span = tracing::info_span!("request", id = %String::from_utf8_lossy(id.as_bytes()));
+    let client = request
+        .extensions()
+        .get::<ClientAddr>()
+        .map_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), |c| {
+            c.0
+        });
+    // Ids are visible ASCII, taken or made, so to_str cannot fail.
+    let span = tracing::info_span!("request", id = id.to_str().unwrap_or("-"));
     let Ok(mut response) = stack.oneshot(request).instrument(span.clone()).await;
     let took = started.elapsed();
     let status = response.status().as_u16();
@@ -177,7 +183,7 @@ where
         route,
         status,
         duration_ms = took.as_secs_f64() * 1000.0,
-        client = %client.map_or_else(String::new, |ip| ip.to_string()),
+        %client,
         sub = sub.as_ref().map_or("", |p| p.subject.as_str()),
     );
     Ok(response)

@@ -64,4 +64,4 @@ pub use model::{
 pub use permission::{Permission, PermissionSet, Principal, Role};
 pub use query::{ActorQuery, MovieQuery, Page, PageRequest};
 #[cfg(feature = "store")]
-pub use store::{Counts, Store, StoreError, Write, Written};
+pub use store::{BackupError, Counts, SnapshotInfo, Store, StoreError, Write, Written};

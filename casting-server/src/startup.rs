@@ -157,6 +157,8 @@ pub async fn serve(
         }
     });
     let writer = Writer::start(Arc::clone(&store), settings.group_commit)?;
+    // Before the banner: a SIGUSR1 sent once the server is up must be caught.
+    let backups = crate::backup::start(Arc::clone(&store), settings.backup.clone())?;
     let app = App::new(
         Agency::new(store),
         writer,
@@ -174,7 +176,10 @@ pub async fn serve(
     stdout.write_all(&banner)?;
     stdout.flush()?;
     drop(stdout);
-    server::run(listener, app, &settings.cors, shutdown).await?;
+    let served = server::run(listener, app, &settings.cors, shutdown).await;
+    // The snapshot in progress, if any, is finished and the store let go.
+    backups.stop().await;
+    served?;
     Ok(())
 }
 

@@ -512,22 +512,33 @@ impl Store {
             });
         }
         guarded(db, || {
-            let source = match Builder::new().open_read_only(db) {
-                Ok(source) => source,
-                Err(DatabaseError::DatabaseAlreadyOpen) => {
-                    return Err(BackupError::Held {
-                        path: db.to_owned(),
-                    });
-                }
-                Err(e) => {
-                    return Err(foreign(
-                        db,
-                        format!("it is not a readable redb database ({})", one_line(e)),
-                    ));
-                }
+            let held = || BackupError::Held {
+                path: db.to_owned(),
             };
-            let txn = source.begin_read().map_err(|e| damaged(db, e))?;
-            snapshot_to(&txn, db, to)
+            let unreadable = |e: DatabaseError| {
+                foreign(
+                    db,
+                    format!("it is not a readable redb database ({})", one_line(e)),
+                )
+            };
+            match Builder::new().open_read_only(db) {
+                Ok(source) => {
+                    let txn = source.begin_read().map_err(|e| damaged(db, e))?;
+                    snapshot_to(&txn, db, to)
+                }
+                Err(DatabaseError::DatabaseAlreadyOpen) => Err(held()),
+                // A store whose server was killed needs the recovery a
+                // server start would run, which only a writable open does.
+                Err(DatabaseError::RepairAborted) => {
+                    let source = Builder::new().open(db).map_err(|e| match e {
+                        DatabaseError::DatabaseAlreadyOpen => held(),
+                        e => unreadable(e),
+                    })?;
+                    let txn = source.begin_read().map_err(|e| damaged(db, e))?;
+                    snapshot_to(&txn, db, to)
+                }
+                Err(e) => Err(unreadable(e)),
+            }
         })
     }
 

@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 
 use redb::backends::FileBackend;
 use redb::{
-    Builder, DatabaseError, Key, ReadTransaction, ReadableDatabase, ReadableTable,
-    ReadableTableMetadata, TableDefinition, TableError, Value, WriteTransaction,
+    Builder, Database, DatabaseError, Key, ReadTransaction, ReadableDatabase, ReadableTable,
+    TableDefinition, TableError, Value,
 };
 
 use super::record::{ActorRecord, MovieRecord};
@@ -200,28 +200,54 @@ fn install(temp: &Path, path: &Path) -> Result<u64, BackupError> {
     Ok(bytes)
 }
 
-/// Copies one table; a table missing from the source is missing from the
-/// copy too, which the caller judges.
+/// Entries per transaction of a copy. Each transaction is a durable commit
+/// of a few megabytes, so the disk takes a copy in steps: in one transaction
+/// (or in non-durable ones made durable by a last commit), the flush of the
+/// whole copy at its end held the store's own commits up for several of
+/// theirs (measured on a million actors: a 44 ms commit at the end of the
+/// copy, against 12 to 23 ms for the longest one otherwise).
+const CHUNK: usize = 50_000;
+
+fn write_failure(e: impl std::fmt::Display) -> CopyFailure {
+    CopyFailure::Write(one_line(e))
+}
+
+fn read_failure(e: impl std::fmt::Display) -> CopyFailure {
+    CopyFailure::Read(one_line(e))
+}
+
+/// Copies one table, in durable transactions of [`CHUNK`] entries.
 fn copy_table<K: Key + 'static, V: Value + 'static>(
     from: &ReadTransaction,
-    to: &WriteTransaction,
+    to: &Database,
     table: TableDefinition<K, V>,
 ) -> Result<u64, CopyFailure> {
     let source = match from.open_table(table) {
         Ok(source) => source,
         Err(TableError::TableDoesNotExist(name)) => return Err(CopyFailure::NoTable(name)),
-        Err(e) => return Err(CopyFailure::Read(one_line(e))),
+        Err(e) => return Err(read_failure(e)),
     };
-    let mut target = to
-        .open_table(table)
-        .map_err(|e| CopyFailure::Write(one_line(e)))?;
-    for entry in source.iter().map_err(|e| CopyFailure::Read(one_line(e)))? {
-        let (key, value) = entry.map_err(|e| CopyFailure::Read(one_line(e)))?;
-        target
-            .insert(key.value(), value.value())
-            .map_err(|e| CopyFailure::Write(one_line(e)))?;
+    let mut entries = source.iter().map_err(read_failure)?;
+    let mut copied = 0;
+    loop {
+        let txn = to.begin_write().map_err(write_failure)?;
+        let mut in_chunk = 0;
+        {
+            let mut target = txn.open_table(table).map_err(write_failure)?;
+            for entry in entries.by_ref().take(CHUNK) {
+                let (key, value) = entry.map_err(read_failure)?;
+                target
+                    .insert(key.value(), value.value())
+                    .map_err(write_failure)?;
+                in_chunk += 1;
+            }
+        }
+        txn.commit().map_err(write_failure)?;
+        copied += in_chunk as u64;
+        if in_chunk < CHUNK {
+            return Ok(copied);
+        }
     }
-    source.len().map_err(|e| CopyFailure::Read(one_line(e)))
 }
 
 /// Where a copy failed.
@@ -235,24 +261,20 @@ enum CopyFailure {
 }
 
 /// Copies every table of the store in `from` (one snapshot) into the new
-/// database at `temp`, in one durable commit.
+/// database at `temp`, durably.
 fn copy_into(from: &ReadTransaction, temp: &Path) -> Result<Counts, CopyFailure> {
     let file = fresh_file(temp).map_err(|e| CopyFailure::Write(e.to_string()))?;
-    let backend = FileBackend::new(file).map_err(|e| CopyFailure::Write(one_line(e)))?;
+    let backend = FileBackend::new(file).map_err(write_failure)?;
     let db = Builder::new()
         .create_with_backend(backend)
-        .map_err(|e| CopyFailure::Write(one_line(e)))?;
-    let txn = db
-        .begin_write()
-        .map_err(|e| CopyFailure::Write(one_line(e)))?;
+        .map_err(write_failure)?;
     // META first: a file without the casting tables is found out before
     // anything is copied.
-    copy_table(from, &txn, META)?;
-    let movies = copy_table(from, &txn, MOVIES)?;
-    let actors = copy_table(from, &txn, ACTORS)?;
-    copy_table(from, &txn, CAST)?;
-    txn.commit().map_err(|e| CopyFailure::Write(one_line(e)))?;
-    db.close().map_err(|e| CopyFailure::Write(one_line(e)))?;
+    copy_table(from, &db, META)?;
+    let movies = copy_table(from, &db, MOVIES)?;
+    let actors = copy_table(from, &db, ACTORS)?;
+    copy_table(from, &db, CAST)?;
+    db.close().map_err(write_failure)?;
     Ok(Counts { movies, actors })
 }
 

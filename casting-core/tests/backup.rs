@@ -436,3 +436,16 @@ fn check_accepts_a_snapshot_and_counts_its_records() {
         }
     );
 }
+
+#[test]
+fn restore_replaces_a_store_file_that_is_past_opening() {
+    let (dir, path, store) = populated();
+    let snapshot = dir.path().join("snapshot.redb");
+    store.snapshot(&snapshot).unwrap();
+    drop(store);
+    std::fs::write(&path, "overwritten by accident").unwrap();
+    assert!(Store::open(&path).is_err());
+
+    Store::restore(&snapshot, &path).unwrap();
+    assert_eq!(Store::open(&path).unwrap().counts().unwrap().actors, 20);
+}

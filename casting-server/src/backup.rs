@@ -138,24 +138,40 @@ fn is_snapshot_name(name: &str) -> bool {
             .all(|(i, b)| i == 8 || b.is_ascii_digit())
 }
 
-/// Removes the oldest snapshots in `dir` beyond the newest `keep`, and
-/// returns the paths removed.
+/// Whether `name` is the temporary name of a snapshot being written, or
+/// left behind by a process killed while it wrote one.
+fn is_partial_name(name: &str) -> bool {
+    name.strip_prefix('.')
+        .and_then(|rest| rest.strip_suffix(".partial"))
+        .is_some_and(is_snapshot_name)
+}
+
+/// Removes the oldest snapshots in `dir` beyond the newest `keep`, and the
+/// partial snapshots a killed process left, and returns the paths removed.
+/// Call it only while no snapshot is being written there.
 ///
 /// # Errors
 /// When the directory cannot be listed or a snapshot removed.
 pub fn prune(dir: &Path, keep: usize) -> std::io::Result<Vec<PathBuf>> {
     let mut names = Vec::new();
+    let mut removed = Vec::new();
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
-        if let Some(name) = entry.file_name().to_str().filter(|n| is_snapshot_name(n))
-            && entry.file_type()?.is_file()
-        {
-            names.push(name.to_owned());
+        let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
+            continue;
+        };
+        if !entry.file_type()?.is_file() {
+            continue;
+        }
+        if is_snapshot_name(&name) {
+            names.push(name);
+        } else if is_partial_name(&name) {
+            std::fs::remove_file(entry.path())?;
+            removed.push(entry.path());
         }
     }
     names.sort_unstable();
     let excess = names.len().saturating_sub(keep);
-    let mut removed = Vec::with_capacity(excess);
     for name in names.into_iter().take(excess) {
         let path = dir.join(name);
         std::fs::remove_file(&path)?;
@@ -387,13 +403,15 @@ mod tests {
     }
 
     #[test]
-    fn pruning_keeps_the_newest_snapshots_and_nothing_else_goes() {
+    fn pruning_keeps_the_newest_snapshots_and_removes_only_snapshots_and_their_leftovers() {
         let dir = tempfile::tempdir().unwrap();
         let names = [
             "casting-20261202T040503Z.redb",
             "casting-20261202T040501Z.redb",
             "casting-20261202T040504Z.redb",
             "casting-20261202T040502Z.redb",
+            ".casting-20261202T040500Z.redb.partial",
+            ".casting.redb.partial",
             "casting.redb",
             "notes.txt",
         ];
@@ -404,6 +422,7 @@ mod tests {
         assert_eq!(
             removed,
             [
+                dir.path().join(".casting-20261202T040500Z.redb.partial"),
                 dir.path().join("casting-20261202T040501Z.redb"),
                 dir.path().join("casting-20261202T040502Z.redb")
             ]
@@ -416,6 +435,7 @@ mod tests {
         assert_eq!(
             left,
             [
+                ".casting.redb.partial",
                 "casting-20261202T040503Z.redb",
                 "casting-20261202T040504Z.redb",
                 "casting.redb",

@@ -163,6 +163,39 @@ async fn only_the_newest_snapshots_are_kept() {
 }
 
 #[tokio::test]
+async fn sigterm_during_a_snapshot_exits_0_and_leaves_no_partial_file() {
+    let backups = tempfile::tempdir().expect("temporary directory");
+    let mut app = with_backups(backups.path(), &["--backup-interval", "1h"]).await;
+    let movie = app.create_movie("Universe", "2010-10-13").await;
+    for n in 0..50 {
+        app.create_actor(&format!("Actor {n}"), 30, "Male", Some(id_of(&movie)))
+            .await;
+    }
+
+    app.server.signal("USR1");
+    let status = app.server.terminate().await;
+
+    assert!(status.success(), "{status}; log:\n{}", app.server.stderr());
+    let names: Vec<String> = std::fs::read_dir(backups.path())
+        .expect("list the backups")
+        .map(|e| {
+            e.expect("an entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    assert!(
+        names.iter().all(|n| !n.starts_with('.')),
+        "a partial file was left: {names:?}"
+    );
+    for snapshot in snapshots(backups.path()) {
+        let info = casting_core::Store::check(&snapshot).expect("a whole snapshot");
+        assert_eq!(info.counts.actors, 50);
+    }
+}
+
+#[tokio::test]
 async fn sigusr1_without_a_backup_directory_is_ignored_and_the_server_goes_on() {
     let mut app = spawn_dev_app_with(&[]).await;
 

@@ -139,6 +139,27 @@ impl Store {
     /// [`BackupError::Held`] while a server has `db` open; what
     /// [`Store::check`] says of a snapshot that is not sound;
     /// [`BackupError::Write`] when the copy cannot be written.
+    ///
+    /// # Example
+    /// ```
+    /// use casting_core::{BackupError, NewMovie, Store, Write};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let (db, snapshot) = (dir.path().join("casting.redb"), dir.path().join("snapshot.redb"));
+    /// let store = Store::open(&db)?;
+    /// store.write(Write::CreateMovie(NewMovie {
+    ///     title: "Universe".into(),
+    ///     release: "2010-10-13".parse()?,
+    /// }))?;
+    /// store.snapshot(&snapshot)?;
+    ///
+    /// // Refused while the store is open: a server would be holding it.
+    /// assert!(matches!(Store::restore(&snapshot, &db), Err(BackupError::Held { .. })));
+    /// drop(store);
+    /// let restored = Store::restore(&snapshot, &db)?;
+    /// assert_eq!(restored.counts.movies, 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn restore(from: &Path, db: &Path) -> Result<SnapshotInfo, BackupError> {
         if !from.is_file() {
             return Err(BackupError::Missing {

@@ -7,7 +7,8 @@
 //! - [`permission`]: the ten [`Permission`]s, [`PermissionSet`], the three
 //!   built-in [`Role`]s and the [`Principal`] a request acts as.
 //! - [`query`]: list and search requests and the [`Page`] they return.
-//! - `store` (feature `store`, on by default): [`Store`], the redb file.
+//! - `store` (feature `store`, on by default): [`Store`], the redb file,
+//!   with its snapshots and checked restores ([`SnapshotInfo`], [`BackupError`]).
 //! - `agency` (feature `store`): [`Agency`], the service API that checks the
 //!   permission, then the input, then runs one transaction.
 //!
@@ -64,4 +65,4 @@ pub use model::{
 pub use permission::{Permission, PermissionSet, Principal, Role};
 pub use query::{ActorQuery, MovieQuery, Page, PageRequest};
 #[cfg(feature = "store")]
-pub use store::{Counts, Store, StoreError, Write, Written};
+pub use store::{BackupError, Counts, SnapshotInfo, Store, StoreError, Write, Written};

@@ -3,6 +3,7 @@
 
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
+use std::time::Duration;
 
 use casting_core::Role;
 use clap::builder::BoolishValueParser;
@@ -10,6 +11,7 @@ use clap::{Args, Parser, Subcommand};
 use jsonwebtoken::Algorithm;
 
 use crate::auth::dev::{DEV_AUDIENCE, DEV_ISSUER};
+use crate::backup::{self, BackupSettings};
 use crate::http::body::DEFAULT_LIMIT;
 use crate::http::cache::DEFAULT_MAX_BYTES;
 
@@ -48,6 +50,20 @@ pub enum Command {
         /// Seconds until the token expires.
         #[arg(long, default_value_t = DEFAULT_TOKEN_TTL)]
         ttl: u64,
+    },
+    /// Write a consistent snapshot of the store at --db, which no server may
+    /// hold, to a new file.
+    Backup {
+        /// The snapshot to write; it must not exist.
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Check a snapshot and install it as the store at --db, which no server
+    /// may hold; a damaged or foreign file is refused.
+    Restore {
+        /// The snapshot to install; it is left as it is.
+        #[arg(long)]
+        from: PathBuf,
     },
 }
 
@@ -151,6 +167,34 @@ pub struct ServeArgs {
     /// turns it off.
     #[arg(long, env = "CASTING_RESPONSE_CACHE_BYTES", default_value_t = DEFAULT_MAX_BYTES)]
     pub response_cache_bytes: usize,
+
+    /// Write a snapshot of the store into this directory every
+    /// --backup-interval, and at once on SIGUSR1.
+    #[arg(long, env = "CASTING_BACKUP_DIR")]
+    pub backup_dir: Option<PathBuf>,
+
+    /// The time between snapshots, and before the first: e.g. 90s, 15m, 1h.
+    #[arg(long, env = "CASTING_BACKUP_INTERVAL", default_value = backup::DEFAULT_INTERVAL, value_parser = parse_backup_interval, allow_hyphen_values = true)]
+    pub backup_interval: Duration,
+
+    /// How many snapshots to keep; the oldest beyond them are removed.
+    #[arg(long, env = "CASTING_BACKUP_KEEP", default_value_t = backup::DEFAULT_KEEP, value_parser = parse_backup_keep, allow_hyphen_values = true)]
+    pub backup_keep: usize,
+}
+
+fn parse_backup_interval(text: &str) -> Result<Duration, String> {
+    backup::parse_duration(text)
+        .map_err(|e| format!("CASTING_BACKUP_INTERVAL (--backup-interval): {e}"))
+}
+
+fn parse_backup_keep(text: &str) -> Result<usize, String> {
+    text.trim()
+        .parse::<usize>()
+        .ok()
+        .filter(|&keep| keep >= 1)
+        .ok_or_else(|| {
+            "CASTING_BACKUP_KEEP (--backup-keep) must be a whole number of at least 1".into()
+        })
 }
 
 /// The format of log lines.
@@ -212,6 +256,8 @@ pub struct Settings {
     pub response_cache_bytes: usize,
     /// Where to serve metrics, if anywhere.
     pub metrics_bind: Option<SocketAddr>,
+    /// Snapshots of the store, when a backup directory is set.
+    pub backup: Option<BackupSettings>,
 }
 
 /// A setting is missing or wrong; the message says what to set.
@@ -436,6 +482,12 @@ impl Settings {
                 .as_deref()
                 .map(|text| parse_address(text, "CASTING_METRICS_BIND (--metrics-bind)"))
                 .transpose()?,
+            backup: BackupSettings::resolve(
+                args.backup_dir.as_deref(),
+                args.backup_interval,
+                args.backup_keep,
+            )
+            .map_err(error)?,
         })
     }
 
@@ -672,5 +724,78 @@ mod tests {
         ));
         assert_eq!(cli.db, PathBuf::from("x.redb"));
         assert!(Cli::try_parse_from(["casting-server", "token", "--role", "admin"]).is_err());
+    }
+
+    #[test]
+    fn backups_are_off_unless_a_directory_is_given() {
+        assert_eq!(args(&["--dev"]).unwrap().backup, None);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("backups");
+        let on = args(&["--dev", "--backup-dir", path.to_str().unwrap()]).unwrap();
+        assert_eq!(
+            on.backup,
+            Some(BackupSettings {
+                dir: path,
+                interval: Duration::from_secs(3600),
+                keep: 24
+            })
+        );
+    }
+
+    #[test]
+    fn backup_interval_and_keep_are_checked_and_errors_name_the_variable() {
+        let s = args(&[
+            "--dev",
+            "--backup-dir",
+            "b",
+            "--backup-interval",
+            "90s",
+            "--backup-keep",
+            "3",
+        ])
+        .unwrap();
+        let backup = s.backup.unwrap();
+        assert_eq!((backup.interval, backup.keep), (Duration::from_secs(90), 3));
+        for bad in ["0s", "90", "1y", ""] {
+            let e = Cli::try_parse_from(["casting-server", "--backup-interval", bad]).unwrap_err();
+            assert!(
+                e.to_string().contains("CASTING_BACKUP_INTERVAL"),
+                "{bad}: {e}"
+            );
+        }
+        for bad in ["0", "-1", "x"] {
+            let e = Cli::try_parse_from(["casting-server", "--backup-keep", bad]).unwrap_err();
+            assert!(e.to_string().contains("CASTING_BACKUP_KEEP"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn the_backup_and_restore_subcommands_take_their_files() {
+        let cli = Cli::try_parse_from([
+            "casting-server",
+            "backup",
+            "--db",
+            "a.redb",
+            "--to",
+            "b.redb",
+        ])
+        .unwrap();
+        assert!(
+            matches!(cli.command, Some(Command::Backup { ref to }) if to == &PathBuf::from("b.redb"))
+        );
+        assert_eq!(cli.db, PathBuf::from("a.redb"));
+        let cli = Cli::try_parse_from([
+            "casting-server",
+            "restore",
+            "--from",
+            "s.redb",
+            "--db",
+            "a.redb",
+        ])
+        .unwrap();
+        assert!(
+            matches!(cli.command, Some(Command::Restore { ref from }) if from == &PathBuf::from("s.redb"))
+        );
+        assert!(Cli::try_parse_from(["casting-server", "restore", "--db", "a.redb"]).is_err());
     }
 }

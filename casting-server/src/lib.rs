@@ -8,10 +8,12 @@
 //! checks the permission; [`routes`] read the query and body ([`http`]) and
 //! call `casting-core`; writes go through the group-commit [`writer`].
 //! [`config`] turns flags and variables into [`config::Settings`], and
-//! [`serve`] puts it all together.
+//! [`serve`] puts it all together; [`backup`] takes snapshots of the store
+//! on a schedule and runs the `backup` and `restore` subcommands.
 
 pub mod app;
 pub mod auth;
+pub mod backup;
 pub mod config;
 pub mod http;
 pub mod logging;

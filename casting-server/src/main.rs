@@ -21,8 +21,17 @@ fn main() -> ExitCode {
     let _logging = logging::init(filter, cli.serve.log_format);
     log_panics();
 
-    if let Some(Command::Token { role, ttl }) = cli.command {
-        return report(casting_server::print_token(&cli.db, role, ttl));
+    match cli.command {
+        Some(Command::Token { role, ttl }) => {
+            return report(casting_server::print_token(&cli.db, role, ttl));
+        }
+        Some(Command::Backup { to }) => {
+            return report(casting_server::backup::backup_command(&cli.db, &to));
+        }
+        Some(Command::Restore { from }) => {
+            return report(casting_server::backup::restore_command(&from, &cli.db));
+        }
+        None => {}
     }
     let settings = match Settings::resolve(&cli.serve, cli.db) {
         Ok(settings) => settings,

@@ -199,6 +199,8 @@ pub async fn serve(
         }
         None => None,
     };
+    // Before the banner: a SIGUSR1 sent once the server is up must be caught.
+    let backups = crate::backup::start(Arc::clone(&store), settings.backup.clone())?;
     let app = App::new(
         Agency::new(store),
         writer,
@@ -220,10 +222,13 @@ pub async fn serve(
     stdout.write_all(&banner)?;
     stdout.flush()?;
     drop(stdout);
-    server::run(listener, app, &settings.cors, shutdown).await?;
+    let served = server::run(listener, app, &settings.cors, shutdown).await;
     if let Some(scraping) = scraping {
         scraping.abort();
     }
+    // The snapshot in progress, if any, is finished and the store let go.
+    backups.stop().await;
+    served?;
     Ok(())
 }
 

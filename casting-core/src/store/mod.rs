@@ -1,6 +1,7 @@
 //! The redb store: every operation is one transaction, every commit is
 //! durable before it returns, and readers never block writers.
 
+mod backup;
 mod error;
 mod index;
 mod read;
@@ -18,6 +19,7 @@ use redb::{
     Builder, Database, ReadOnlyDatabase, ReadTransaction, ReadableDatabase, WriteTransaction,
 };
 
+pub use backup::{BackupError, SnapshotInfo};
 pub use error::StoreError;
 pub use write::{Write, Written};
 

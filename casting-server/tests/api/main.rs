@@ -7,6 +7,7 @@
 
 mod actors;
 mod auth;
+mod backups;
 mod config;
 mod cors;
 mod dev_mode;

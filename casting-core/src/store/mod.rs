@@ -1,6 +1,7 @@
 //! The redb store: every operation is one transaction, every commit is
 //! durable before it returns, and readers never block writers.
 
+mod damage;
 mod error;
 mod index;
 mod read;
@@ -18,6 +19,7 @@ use redb::{
     Builder, Database, ReadOnlyDatabase, ReadTransaction, ReadableDatabase, WriteTransaction,
 };
 
+use damage::{Failure, contain};
 pub use error::StoreError;
 pub use write::{Write, Written};
 
@@ -49,6 +51,11 @@ enum Handle {
 /// ("previous I/O error"), so the store closes the file and opens it again
 /// ([`Store::reopen`]); redb's commit protocol leaves the last good commit
 /// intact, so nothing acknowledged is lost.
+///
+/// A file damaged on disk never panics out of the store: every operation
+/// returns [`StoreError::Damaged`] instead, and when redb panicked on the
+/// damage, the store reopens the file at once, so the operations that do
+/// not touch the damaged pages go on.
 pub struct Store {
     path: PathBuf,
     handle: RwLock<Handle>,
@@ -90,7 +97,7 @@ impl Store {
     /// ([`StoreError::NewerSchema`]).
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
         let path = path.as_ref().to_path_buf();
-        let db = open_writable(&path)?;
+        let db = contain(&path, || open_writable(&path))?;
         Ok(Store {
             path,
             handle: RwLock::new(Handle::Writable(db)),
@@ -104,8 +111,9 @@ impl Store {
     /// read-only. Call it after a storage failure.
     ///
     /// # Errors
-    /// When even a read-only open fails; the store then answers every call
-    /// with [`StoreError::Closed`] until a reopen succeeds.
+    /// When a read-write open fails (the store may then be open read-only);
+    /// when even a read-only open fails, the store answers every call with
+    /// [`StoreError::Closed`] until a reopen succeeds.
     pub fn reopen(&self) -> Result<(), StoreError> {
         let mut handle = self.handle.write().unwrap_or_else(PoisonError::into_inner);
         *self
@@ -114,24 +122,43 @@ impl Store {
             .unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
         // The old handle holds the file lock, so it must go first; the index
         // is rebuilt from what the file holds now.
-        *handle = Handle::Closed;
+        close(&self.path, &mut handle);
         *self
             .actor_index
             .write()
             .unwrap_or_else(PoisonError::into_inner) = None;
         self.generation.fetch_add(1, Ordering::Release);
-        match open_writable(&self.path) {
+        match contain(&self.path, || open_writable(&self.path)) {
             Ok(db) => {
                 *handle = Handle::Writable(db);
                 Ok(())
             }
-            Err(error) => {
-                if let Ok(db) = Builder::new().open_read_only(&self.path) {
+            Err(failure) => {
+                let read_only = || Ok(Builder::new().open_read_only(&self.path)?);
+                if let Ok(db) = contain(&self.path, read_only) {
                     *handle = Handle::ReadOnly(db);
                 }
-                Err(error)
+                Err(failure.into())
             }
         }
+    }
+
+    /// Runs `op`, which calls redb, so that a damaged file gives
+    /// [`StoreError::Damaged`] rather than a panic. Every public operation
+    /// runs its redb calls in here.
+    fn guard<T>(&self, op: impl FnOnce() -> Result<T, StoreError>) -> Result<T, StoreError> {
+        contain(&self.path, op).map_err(|failure| {
+            if let Failure::Panic(_) = failure {
+                // redb may have stopped holding one of its locks or halfway
+                // through changing its in-memory state, so the handle is
+                // replaced before anything else uses it. At once rather than
+                // by the reopen a second, because until then every other
+                // request would fail with `Closed`, also those the damage
+                // does not touch.
+                let _ = self.reopen();
+            }
+            failure.into()
+        })
     }
 
     /// A number that changes whenever what a read could see may have
@@ -188,6 +215,27 @@ impl Store {
             Handle::Writable(db) => Ok(db.begin_write()?),
             _ => Err(StoreError::Closed),
         }
+    }
+}
+
+/// Closes the file of `handle`, leaving it [`Handle::Closed`].
+fn close(path: &Path, handle: &mut Handle) {
+    let old = std::mem::replace(handle, Handle::Closed);
+    // redb writes its allocator state on close, walking pages that may be
+    // damaged: the file is closed either way, and nobody is left to tell.
+    let _ = contain(path, || {
+        drop(old);
+        Ok(())
+    });
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        let handle = self
+            .handle
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner);
+        close(&self.path, handle);
     }
 }
 

@@ -190,15 +190,19 @@ impl Store {
     }
 
     fn read(&self) -> Result<ReadTransaction, StoreError> {
-        {
-            let handle = self.handle.read().unwrap_or_else(PoisonError::into_inner);
-            match &*handle {
-                Handle::Writable(db) => return Ok(db.begin_read()?),
-                Handle::ReadOnly(db) => return Ok(db.begin_read()?),
-                Handle::Closed => {}
+        match self.read_without_reopening() {
+            Err(StoreError::Closed) => {
+                self.reopen_now_and_then();
+                self.read_without_reopening()
             }
+            other => other,
         }
-        self.reopen_now_and_then();
+    }
+
+    /// A read transaction on the handle as it is: [`StoreError::Closed`]
+    /// when there is none, rather than a reopen, for a caller that holds a
+    /// lock a reopen takes.
+    fn read_without_reopening(&self) -> Result<ReadTransaction, StoreError> {
         match &*self.handle.read().unwrap_or_else(PoisonError::into_inner) {
             Handle::Writable(db) => Ok(db.begin_read()?),
             Handle::ReadOnly(db) => Ok(db.begin_read()?),

@@ -310,6 +310,9 @@ impl Store {
         {
             return Ok(&self.actor_index);
         }
+        // A closed handle is reopened here, because a reopen takes the
+        // index lock, which the snapshot below is taken under.
+        drop(self.read()?);
         let mut guard = self
             .actor_index
             .write()
@@ -318,7 +321,7 @@ impl Store {
             // The snapshot is taken under the lock: a write committed after
             // it waits for the lock to update the index, and one committed
             // before it is in both, which the idempotent updates allow.
-            let table = self.read()?.open_table(ACTORS)?;
+            let table = self.read_without_reopening()?.open_table(ACTORS)?;
             let mut index = ActorIndex::default();
             for entry in actors_from(&table, 1)? {
                 let (id, record) = entry?;

@@ -879,6 +879,26 @@ fn after_a_panic_in_redb_the_store_reopens_and_goes_on() {
 }
 
 #[test]
+fn a_first_search_on_a_closed_store_reopens_it_without_deadlocking() {
+    let (_dir, path) = temp_path();
+    let store = Arc::new(Store::open(&path).unwrap());
+    store.write(new_actor("Ann", 30, "Female", None)).unwrap();
+    // As a reopen that failed over a second ago leaves it.
+    *store.handle.write().unwrap() = super::Handle::Closed;
+    *store.last_reopen.lock().unwrap() = None;
+    let (done, finished) = std::sync::mpsc::channel();
+    let searcher = Arc::clone(&store);
+    std::thread::spawn(move || {
+        let found = searcher.search_actors(&ActorQuery::default());
+        let _ = done.send(found.map(actor_names));
+    });
+    let found = finished
+        .recv_timeout(std::time::Duration::from_secs(20))
+        .expect("the search never returned");
+    assert_eq!(found.unwrap(), ["Ann"]);
+}
+
+#[test]
 fn a_new_store_records_the_current_schema_version() {
     let (_dir, path) = temp_path();
     let store = Store::open(&path).unwrap();

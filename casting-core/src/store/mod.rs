@@ -79,12 +79,26 @@ impl std::fmt::Debug for Store {
 /// The least time between two automatic reopen attempts.
 const REOPEN_INTERVAL: Duration = Duration::from_secs(1);
 
-fn open_writable(path: &Path) -> Result<Database, StoreError> {
-    let db = Database::create(path)?;
-    let txn = db.begin_write()?;
-    schema::migrate(&txn)?;
-    txn.commit()?;
-    Ok(db)
+/// Opens the file read-write and brings its schema up to date.
+fn open_writable(path: &Path) -> Result<Database, Failure> {
+    let db = contain(path, || Ok(Database::create(path)?))?;
+    // The migration runs apart from `db`, so that a panic in it does not
+    // unwind past `db`: dropping a database closes the file, which panics
+    // again on a lock the first panic poisoned, and a panic while unwinding
+    // aborts the process.
+    let migrated = contain(path, || {
+        let txn = db.begin_write()?;
+        schema::migrate(&txn)?;
+        txn.commit()?;
+        Ok(())
+    });
+    match migrated {
+        Ok(()) => Ok(db),
+        Err(failure) => {
+            discard(path, db);
+            Err(failure)
+        }
+    }
 }
 
 impl Store {
@@ -97,7 +111,7 @@ impl Store {
     /// ([`StoreError::NewerSchema`]).
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
         let path = path.as_ref().to_path_buf();
-        let db = contain(&path, || open_writable(&path))?;
+        let db = open_writable(&path)?;
         Ok(Store {
             path,
             handle: RwLock::new(Handle::Writable(db)),
@@ -128,7 +142,7 @@ impl Store {
             .write()
             .unwrap_or_else(PoisonError::into_inner) = None;
         self.generation.fetch_add(1, Ordering::Release);
-        match contain(&self.path, || open_writable(&self.path)) {
+        match open_writable(&self.path) {
             Ok(db) => {
                 *handle = Handle::Writable(db);
                 Ok(())
@@ -224,11 +238,16 @@ impl Store {
 
 /// Closes the file of `handle`, leaving it [`Handle::Closed`].
 fn close(path: &Path, handle: &mut Handle) {
-    let old = std::mem::replace(handle, Handle::Closed);
-    // redb writes its allocator state on close, walking pages that may be
-    // damaged: the file is closed either way, and nobody is left to tell.
+    discard(path, std::mem::replace(handle, Handle::Closed));
+}
+
+/// Drops `value`, a redb handle, catching a panic. Closing a file makes
+/// redb write its allocator state, walking pages that may be damaged, and
+/// take locks that an earlier panic may have poisoned: the file is closed
+/// either way, and nobody is left to tell.
+fn discard<T>(path: &Path, value: T) {
     let _ = contain(path, || {
-        drop(old);
+        drop(value);
         Ok(())
     });
 }

@@ -35,9 +35,12 @@ pub enum StoreError {
         /// the panic redb raised on a page it could not make sense of.
         detail: String,
     },
-    /// The file is closed after an I/O failure, or open read-only, and a
-    /// reopen has not succeeded yet.
-    #[error("the store is unavailable for this operation after an I/O failure; retrying the open")]
+    /// The file is closed after a storage failure (an I/O error, or a
+    /// reopen after damage that failed), or open read-only, and a reopen
+    /// has not succeeded yet.
+    #[error(
+        "the store is unavailable for this operation after a storage failure; retrying the open"
+    )]
     Closed,
     /// The write was committed together with others, and that commit failed.
     #[error("the commit this write was part of failed: {0}")]

@@ -18,7 +18,9 @@ pub mod damaged_store;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use damaged_store::{Report, exercise, scratch_dir, valid_image};
+use damaged_store::{
+    Report, exercise, exercise_damaged_while_open, overwrite, scratch_dir, valid_image,
+};
 
 /// redb's page size, the unit of the sweep.
 const PAGE: usize = 4096;
@@ -59,17 +61,33 @@ fn damage(bytes: &mut [u8], offset: usize, pattern: Pattern) {
     }
 }
 
+/// When the damage is done.
+#[derive(Debug, Clone, Copy)]
+enum When {
+    /// To the file at rest: opening verifies every page, so it is refused
+    /// there.
+    BeforeOpening,
+    /// Under the open store, as a failing disk would: found while serving.
+    WhileOpen,
+}
+
 /// Runs every operation on a copy of the valid store with `len` bytes at
 /// `offset` overwritten by `pattern`, failing with the case's name if a
 /// panic escaped.
-fn run_case(offset: usize, len: usize, pattern: Pattern) -> Report {
-    let mut image = valid_image().to_vec();
-    let end = (offset + len).min(image.len());
-    damage(&mut image[offset..end], offset, pattern);
+fn run_case(offset: usize, len: usize, pattern: Pattern, when: When) -> Report {
+    let mut bytes = vec![0; len];
+    damage(&mut bytes, offset, pattern);
     let dir = tempfile::tempdir_in(scratch_dir()).unwrap();
     let path = dir.path().join("casting.redb");
-    std::fs::write(&path, &image).unwrap();
-    match catch_unwind(AssertUnwindSafe(|| exercise(&path))) {
+    std::fs::write(&path, valid_image()).unwrap();
+    let run = || match when {
+        When::BeforeOpening => {
+            overwrite(&path, offset, &bytes);
+            exercise(&path)
+        }
+        When::WhileOpen => exercise_damaged_while_open(&path, || overwrite(&path, offset, &bytes)),
+    };
+    match catch_unwind(AssertUnwindSafe(run)) {
         Ok(report) => report,
         Err(payload) => {
             let message = payload
@@ -77,14 +95,16 @@ fn run_case(offset: usize, len: usize, pattern: Pattern) -> Report {
                 .map(|s| s.to_string())
                 .or_else(|| payload.downcast_ref::<String>().cloned())
                 .unwrap_or_default();
-            panic!("{len} bytes of {pattern:?} at offset {offset}: a panic escaped: {message}");
+            panic!(
+                "{len} bytes of {pattern:?} at offset {offset}, {when:?}: a panic escaped: {message}"
+            );
         }
     }
 }
 
 #[test]
 fn the_valid_store_opens_and_answers_everything() {
-    let report = run_case(0, 0, Pattern::Zeros);
+    let report = run_case(0, 0, Pattern::Zeros, When::BeforeOpening);
     assert!(report.opened);
     assert_eq!(report.failed, 0, "{report:?}");
 }
@@ -95,7 +115,7 @@ fn the_reported_offsets_give_errors_not_panics() {
     let mut damaged = 0;
     for offset in REPORTED_OFFSETS {
         for pattern in PATTERNS {
-            damaged += run_case(offset, 512, pattern).damaged;
+            damaged += run_case(offset, 512, pattern, When::BeforeOpening).damaged;
         }
     }
     // Without this, a run where none of the damage was ever read would pass.
@@ -108,7 +128,7 @@ fn damage_to_any_page_gives_errors_not_panics() {
     let (mut refused, mut damaged) = (0, 0);
     for page in 0..pages {
         for pattern in PATTERNS {
-            let report = run_case(page * PAGE, PAGE, pattern);
+            let report = run_case(page * PAGE, PAGE, pattern, When::BeforeOpening);
             refused += usize::from(!report.opened);
             damaged += report.damaged;
         }
@@ -117,21 +137,23 @@ fn damage_to_any_page_gives_errors_not_panics() {
     assert!(damaged > 0, "no operation noticed the damage");
 }
 
-/// Opening walks every page of every table, so a page whose type byte is
-/// gone fails the open; damage behind a page's header passes it and is
-/// found by the operations that read the page, while serving.
+/// Damage done under an open store (a failing disk) is found by the
+/// operations that read it, while serving, and the store goes on answering
+/// with errors. Behind each page's header, so that what a page is still
+/// reads as valid and its contents do not.
 #[test]
-fn damage_behind_any_page_header_gives_errors_not_panics() {
+fn damage_behind_any_page_header_while_open_gives_errors_not_panics() {
     let pages = valid_image().len().div_ceil(PAGE);
     let mut found_while_serving = 0;
     for page in 0..pages {
-        // Not `Noise`: there, one garbage child pointer names a 1 GiB page
-        // past the end of the file, and redb, unoptimized in a debug build,
-        // zero-fills a buffer for it byte by byte (16 s) before the read
-        // fails with an error. The fuzz target, built optimized, has such
-        // pointers.
+        // Not `Noise`: there, garbage child pointers name pages of up to
+        // 4 GiB past the end of the file, and redb, unoptimized in a debug
+        // build, zero-fills a buffer for each byte by byte (16 s a GiB)
+        // before the read fails with an error. The fuzz target, built
+        // optimized, meets such pointers.
         for pattern in [Pattern::Zeros, Pattern::Ones] {
-            let report = run_case(page * PAGE + PAGE_HEADER, PAGE - PAGE_HEADER, pattern);
+            let offset = page * PAGE + PAGE_HEADER;
+            let report = run_case(offset, PAGE - PAGE_HEADER, pattern, When::WhileOpen);
             if report.opened && report.damaged > 0 {
                 found_while_serving += 1;
             }

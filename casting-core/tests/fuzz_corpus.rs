@@ -17,9 +17,10 @@
 //!   and against [`Model`], two `BTreeMap`s that do what the contract says,
 //!   compared after every step (as redb checks itself against a `BTreeMap`).
 //! - `store_file`: bytes decoded as up to [`MAX_PATCHES`] patches to a valid
-//!   store file, which is then opened and given every read, writes, a batch
-//!   and a reopen (`support/damaged_store.rs`): nothing may panic out of
-//!   casting-core, and every error must read as the contract says.
+//!   store file, at rest or under the open store, which is opened and given
+//!   every read, writes, a batch and a reopen (`support/damaged_store.rs`):
+//!   nothing may panic out of casting-core, and every error must read as
+//!   the contract says.
 
 // The whole file is test code: a panic is how a check reports a finding.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -761,29 +762,35 @@ pub fn store_file_patches(data: &[u8], len: usize) -> Vec<(usize, Vec<u8>)> {
     patches
 }
 
-/// A copy of the valid store file with the patches of `data` applied (a
-/// patch past its end is cut short there), in a new temporary directory.
-pub fn patched_store_file(data: &[u8]) -> (tempfile::TempDir, PathBuf) {
-    let mut image = damaged_store::valid_image().to_vec();
-    for (offset, bytes) in store_file_patches(data, image.len()) {
-        let end = (offset + bytes.len()).min(image.len());
-        image[offset..end].copy_from_slice(&bytes[..end - offset]);
-    }
-    let dir = tempfile::tempdir_in(damaged_store::scratch_dir()).unwrap();
-    let path = dir.path().join("casting.redb");
-    std::fs::write(&path, &image).unwrap();
-    (dir, path)
-}
-
-/// Opens the valid store file patched by `data` and runs every operation
-/// on it. Nothing may panic out of casting-core, opening fails with a
-/// store error if at all, and every error is one line (a damaged file's
-/// names the file and says to restore it). Without patches the store must
+/// Runs every operation on a copy of the valid store file patched by
+/// `data`. Its first byte says when the patches land: when even, on the
+/// file at rest, where opening verifies every page and so refuses nearly
+/// all damage; when odd, under the open store (a failing disk), so the
+/// operations meet it while serving. The patches are the rest of `data`.
+///
+/// Nothing may panic out of casting-core, opening fails with a store
+/// error if at all, and every error is one line (a damaged file's names
+/// the file and says to restore it). Without patches the store must
 /// answer everything: the harness starts from a good file.
 pub fn check_store_file(data: &[u8]) -> damaged_store::Report {
-    let (_dir, path) = patched_store_file(data);
-    let report = damaged_store::exercise(&path);
-    if data.is_empty() {
+    let (when, data) = data.split_first().unwrap_or((&0, data));
+    let image = damaged_store::valid_image();
+    let patches = store_file_patches(data, image.len());
+    let dir = tempfile::tempdir_in(damaged_store::scratch_dir()).unwrap();
+    let path = dir.path().join("casting.redb");
+    std::fs::write(&path, image).unwrap();
+    let damage = || {
+        for (offset, bytes) in &patches {
+            damaged_store::overwrite(&path, *offset, bytes);
+        }
+    };
+    let report = if when % 2 == 1 {
+        damaged_store::exercise_damaged_while_open(&path, damage)
+    } else {
+        damage();
+        damaged_store::exercise(&path)
+    };
+    if patches.is_empty() {
         assert!(report.opened && report.failed == 0, "{report:?}");
     }
     report

@@ -81,7 +81,17 @@ const REOPEN_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Opens the file read-write and brings its schema up to date.
 fn open_writable(path: &Path) -> Result<Database, Failure> {
-    let db = contain(path, || Ok(Database::create(path)?))?;
+    // Every page's checksum is verified before anything is trusted: on a
+    // file altered since redb wrote it, a plain open or the first commit
+    // can panic twice over (once in redb's cleanup while unwinding), which
+    // aborts the process past any catch_unwind. The check reads the whole
+    // file once per open.
+    let create = || {
+        Ok(Builder::new()
+            .set_check_integrity_on_open(true)
+            .create(path)?)
+    };
+    let db = contain(path, create)?;
     // The migration runs apart from `db`, so that a panic in it does not
     // unwind past `db`: dropping a database closes the file, which panics
     // again on a lock the first panic poisoned, and a panic while unwinding

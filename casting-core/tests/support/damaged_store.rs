@@ -4,6 +4,7 @@
 //! `tests/fuzz_corpus.rs` (damage the fuzzer chooses), so both run the same
 //! operations and hold them to the same rules.
 
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -94,6 +95,18 @@ pub fn valid_image() -> &'static [u8] {
     })
 }
 
+/// Writes `bytes` at `offset` into the file at `path`, cut short at its
+/// end, as a failing disk would, whoever has it open.
+pub fn overwrite(path: &Path, offset: usize, bytes: &[u8]) {
+    let file = std::fs::OpenOptions::new().write(true).open(path).unwrap();
+    let len = usize::try_from(file.metadata().unwrap().len()).unwrap();
+    let end = (offset + bytes.len()).min(len);
+    if offset < end {
+        file.write_all_at(&bytes[..end - offset], offset as u64)
+            .unwrap();
+    }
+}
+
 /// What the operations on one damaged copy gave.
 #[derive(Debug, Default)]
 pub struct Report {
@@ -144,6 +157,13 @@ impl Report {
 /// read, single writes, a batch and a reopen on it, and drops it. A panic
 /// out of any of them is the finding: it unwinds out of this function.
 pub fn exercise(path: &Path) -> Report {
+    exercise_damaged_while_open(path, || {})
+}
+
+/// [`exercise`], with `damage` done to the file once it is open: opening
+/// verifies every page, so damage done before it is refused there, and
+/// only damage done since (a failing disk) is found while serving.
+pub fn exercise_damaged_while_open(path: &Path, damage: impl FnOnce()) -> Report {
     let mut report = Report::default();
     let agency = match Agency::open(path) {
         Ok(agency) => agency,
@@ -154,6 +174,7 @@ pub fn exercise(path: &Path) -> Report {
         Err(error) => panic!("opening gave a non-storage error: {error}"),
     };
     report.opened = true;
+    damage();
     let store = agency.store();
     let _ = (store.generation(), store.is_writable());
     report.result(path, store.counts());

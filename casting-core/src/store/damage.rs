@@ -79,6 +79,11 @@ fn as_damage(path: &Path, error: StoreError) -> StoreError {
         // A record that does not decode, or a cast entry whose actor is
         // missing: the bytes are redb's to keep, so they changed on disk.
         StoreError::Corrupt(detail) => detail.clone(),
+        // A page read past the end of the file: the file was cut short, or
+        // the pointer to the page is damaged.
+        StoreError::Redb(E::Io(io)) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+            format!("a page lies past the end of the file: {io}")
+        }
         _ => return error,
     };
     damaged(path, &detail)
@@ -158,6 +163,16 @@ mod tests {
         let result: Result<(), _> = contain(path(), || {
             Err(StoreError::Corrupt("malformed movie record".into()))
         });
+        assert!(matches!(
+            result,
+            Err(Failure::Error(StoreError::Damaged { .. }))
+        ));
+    }
+
+    #[test]
+    fn a_read_past_the_end_of_the_file_is_damage() {
+        let eof = std::io::Error::from(std::io::ErrorKind::UnexpectedEof);
+        let result: Result<(), _> = contain(path(), || Err(StoreError::Redb(redb::Error::Io(eof))));
         assert!(matches!(
             result,
             Err(Failure::Error(StoreError::Damaged { .. }))

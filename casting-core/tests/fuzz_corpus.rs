@@ -1,10 +1,12 @@
-//! The checks of the `body`, `release_date` and `store` fuzz targets, and
+//! The checks of the `body`, `release_date`, `store` and `store_file` fuzz
+//! targets, and
 //! the regression tests that replay their corpus (`fuzz/corpus/<target>/`)
 //! through them, so every case the fuzzer kept is run by `cargo test`.
 //!
 //! The checks live here only: the fuzz crate includes this file as a module
 //! (`fuzz/src/lib.rs`), and each target is one call to [`check_body`],
-//! [`check_release_date`] or [`check_store`]. A check panics on a finding;
+//! [`check_release_date`], [`check_store`] or [`check_store_file`]. A
+//! check panics on a finding;
 //! any input, even one that decodes to nothing useful, is a valid input.
 //!
 //! - `body`: bytes as a request body, through the four `from_json` decoders.
@@ -14,19 +16,27 @@
 //!   lists and searches, run against a [`Store`] in a temporary directory
 //!   and against [`Model`], two `BTreeMap`s that do what the contract says,
 //!   compared after every step (as redb checks itself against a `BTreeMap`).
+//! - `store_file`: bytes decoded as up to [`MAX_PATCHES`] patches to a valid
+//!   store file, at rest or under the open store, which is opened and given
+//!   every read, writes, a batch and a reopen (`support/damaged_store.rs`):
+//!   nothing may panic out of casting-core, and every error must read as
+//!   the contract says.
 
 // The whole file is test code: a panic is how a check reports a finding.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
 use std::fmt::Debug;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use casting_core::{
     Actor, ActorPatch, ActorQuery, Counts, Error, InvalidField, Movie, MoviePatch, MovieQuery,
     NewActor, NewMovie, Page, PageRequest, RecordKind, ReleaseDate, Store, Write, Written,
 };
 use serde_json::Value;
+
+#[path = "support/damaged_store.rs"]
+pub mod damaged_store;
 
 // ---------------------------------------------------------------- body
 
@@ -656,18 +666,6 @@ fn assert_agrees(store: &Store, model: &Model, step: usize) {
     }
 }
 
-/// Where the stores of [`check_store`] go: a RAM disk when there is one,
-/// because every commit is flushed to disk and the flushes are not what is
-/// checked here (`tests/crash.rs` checks those).
-fn scratch_dir() -> PathBuf {
-    let shm = Path::new("/dev/shm");
-    if shm.is_dir() {
-        shm.to_path_buf()
-    } else {
-        std::env::temp_dir()
-    }
-}
-
 /// Runs the steps of `data` against a new store and the model, checking
 /// after each that both hold the same records, that every write, list and
 /// search gave the same answer, that the store still takes writes, and that
@@ -675,7 +673,9 @@ fn scratch_dir() -> PathBuf {
 /// cache relies on that).
 pub fn check_store(data: &[u8]) {
     let steps = store_steps(data);
-    let dir = tempfile::tempdir_in(scratch_dir()).unwrap();
+    // On a RAM disk when there is one: every commit is flushed, and the
+    // flushes are not what is checked here (`tests/crash.rs` checks those).
+    let dir = tempfile::tempdir_in(damaged_store::scratch_dir()).unwrap();
     let path = dir.path().join("casting.redb");
     let mut store = Store::open(&path).unwrap();
     let mut model = Model::default();
@@ -729,12 +729,79 @@ pub fn check_store(data: &[u8]) {
     }
 }
 
+// ---------------------------------------------------------------- store file
+
+/// The most patches one `store_file` input makes.
+pub const MAX_PATCHES: usize = 16;
+
+/// The most bytes one fill patch writes: four pages.
+const MAX_FILL: usize = 4 * 4096;
+
+/// The patches `data` stands for, as `(offset, bytes)`: at most
+/// [`MAX_PATCHES`], each an offset (3 bytes, little-endian, modulo `len`,
+/// the length of the file), then a byte whose parity chooses between
+/// literal bytes (a length byte, then that many bytes) and a fill (2 bytes
+/// of length, modulo [`MAX_FILL`], plus one, then the byte to fill with).
+/// Literal bytes change a field; a fill wipes a page or several.
+pub fn store_file_patches(data: &[u8], len: usize) -> Vec<(usize, Vec<u8>)> {
+    let mut input = Bytes::new(data);
+    let mut patches = Vec::new();
+    while !input.is_empty() && patches.len() < MAX_PATCHES {
+        let [a, b, c] = [input.byte(), input.byte(), input.byte()];
+        let offset = usize::from(a) | usize::from(b) << 8 | usize::from(c) << 16;
+        let offset = offset % len.max(1);
+        let bytes = if input.byte().is_multiple_of(2) {
+            let n = usize::from(input.byte());
+            input.take(n).to_vec()
+        } else {
+            let n = usize::from(u16::from_le_bytes([input.byte(), input.byte()]));
+            vec![input.byte(); n % MAX_FILL + 1]
+        };
+        patches.push((offset, bytes));
+    }
+    patches
+}
+
+/// Runs every operation on a copy of the valid store file patched by
+/// `data`. Its first byte says when the patches land: when even, on the
+/// file at rest, where opening verifies every page and so refuses nearly
+/// all damage; when odd, under the open store (a failing disk), so the
+/// operations meet it while serving. The patches are the rest of `data`.
+///
+/// Nothing may panic out of casting-core, opening fails with a store
+/// error if at all, and every error is one line (a damaged file's names
+/// the file and says to restore it). Without patches the store must
+/// answer everything: the harness starts from a good file.
+pub fn check_store_file(data: &[u8]) -> damaged_store::Report {
+    let (when, data) = data.split_first().unwrap_or((&0, data));
+    let image = damaged_store::valid_image();
+    let patches = store_file_patches(data, image.len());
+    let dir = tempfile::tempdir_in(damaged_store::scratch_dir()).unwrap();
+    let path = dir.path().join("casting.redb");
+    std::fs::write(&path, image).unwrap();
+    let damage = || {
+        for (offset, bytes) in &patches {
+            damaged_store::overwrite(&path, *offset, bytes);
+        }
+    };
+    let report = if when % 2 == 1 {
+        damaged_store::exercise_damaged_while_open(&path, damage)
+    } else {
+        damage();
+        damaged_store::exercise(&path)
+    };
+    if patches.is_empty() {
+        assert!(report.opened && report.failed == 0, "{report:?}");
+    }
+    report
+}
+
 // ---------------------------------------------------------------- replay
 
 /// The files of `fuzz/corpus/<target>`, by name.
 #[cfg(test)]
 fn corpus(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../fuzz/corpus")
         .join(target);
     let mut files: Vec<(PathBuf, Vec<u8>)> = std::fs::read_dir(&dir)
@@ -752,9 +819,9 @@ fn corpus(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
 
 /// Replays every file of the corpus of `target`, naming the one that fails.
 #[cfg(test)]
-fn replay(target: &str, check: fn(&[u8])) {
+fn replay(target: &str, mut check: impl FnMut(&[u8])) {
     for (path, data) in corpus(target) {
-        let result = std::panic::catch_unwind(|| check(&data));
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check(&data)));
         if let Err(panic) = result {
             eprintln!("{} fails its check", path.display());
             std::panic::resume_unwind(panic);
@@ -791,4 +858,25 @@ fn every_string_in_the_corpus_passes_the_release_date_checks() {
 #[test]
 fn every_sequence_in_the_corpus_leaves_the_store_agreeing_with_the_model() {
     replay("store", check_store);
+}
+
+/// Besides the checks, the corpus must hold files that fail to open, files
+/// whose damage is found while serving, and files that answer everything,
+/// or the checks would pass vacuously. One test, because each file costs a
+/// store's worth of commits.
+#[test]
+fn every_patch_list_in_the_corpus_leaves_the_store_answering_without_panics() {
+    let (mut refused, mut damaged_while_serving, mut answered) = (false, false, false);
+    replay("store_file", |data| {
+        let report = check_store_file(data);
+        refused |= !report.opened;
+        damaged_while_serving |= report.opened && report.damaged > 0;
+        answered |= report.opened && report.failed == 0;
+    });
+    assert!(refused, "no file in the corpus fails to open");
+    assert!(
+        damaged_while_serving,
+        "no file's damage is found while serving"
+    );
+    assert!(answered, "no file answers everything");
 }

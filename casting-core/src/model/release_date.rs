@@ -11,7 +11,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// A calendar day from year 1 to year 9999.
 ///
 /// It parses `YYYY-MM-DD`, an RFC 3339 date-time (the date part as written
-/// is kept, whatever the offset) and the IMF-fixdate of RFC 9110
+/// is kept, whatever the offset; offsets run from `-23:59` to `+23:59`) and
+/// the IMF-fixdate of RFC 9110
 /// (`Wed, 13 Oct 2010 00:00:00 GMT`), and it displays and serialises as the
 /// latter, always at midnight GMT, so a date read back can be sent again.
 ///
@@ -123,11 +124,23 @@ fn parse_iso_date(s: &str) -> Result<Date, ReleaseDateError> {
 /// trip through a timestamp would also refuse 31 December 9999, past the
 /// last instant that fits every offset.)
 fn civil_date(format: &str, input: &str) -> Result<Date, ReleaseDateError> {
-    strtime::parse(format, input)
-        .and_then(|parsed| parsed.to_datetime())
+    let parsed = strtime::parse(format, input).map_err(|_| ReleaseDateError)?;
+    // jiff reads offsets up to ±25:59:59, its own range; RFC 3339's
+    // `time-hour` stops at 23.
+    if parsed
+        .offset()
+        .is_some_and(|offset| offset.seconds().unsigned_abs() > MAX_OFFSET_SECONDS)
+    {
+        return Err(ReleaseDateError);
+    }
+    parsed
+        .to_datetime()
         .map(|datetime| datetime.date())
         .map_err(|_| ReleaseDateError)
 }
+
+/// The widest offset RFC 3339 can write, `±23:59`, in seconds.
+const MAX_OFFSET_SECONDS: u32 = (23 * 60 + 59) * 60;
 
 /// The IMF-fixdate of RFC 9110, as the server writes it; the weekday must
 /// agree with the date.
@@ -255,6 +268,35 @@ mod tests {
         assert_eq!(date("2010-10-13t01:02:03.5+09:00"), date("2010-10-13"));
         assert_eq!(date("9999-12-31T23:00:00-05:00"), ReleaseDate::MAX);
         assert_eq!(date("0001-01-01T00:00:00+14:00"), ReleaseDate::MIN);
+    }
+
+    #[test]
+    fn offsets_up_to_23_59_either_way_are_accepted() {
+        assert_eq!(date("2010-10-13T00:00:00+23:59"), date("2010-10-13"));
+        assert_eq!(date("2010-10-13T00:00:00-23:59"), date("2010-10-13"));
+    }
+
+    #[test]
+    fn offsets_beyond_23_59_are_rejected() {
+        for bad in [
+            "2010-10-13T00:00:00+24:00",
+            "2010-10-13T00:00:00-24:00",
+            "2010-10-13T00:00:00+25:00",
+            "2010-10-13T00:00:00-25:59",
+            "2010-10-13T00:00:00+23:60",
+        ] {
+            assert_eq!(bad.parse::<ReleaseDate>(), Err(ReleaseDateError), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_body_with_a_24_hour_offset_is_refused_naming_release() {
+        let body = serde_json::json!({
+            "title": "Universe",
+            "release": "2010-10-13T00:00:00+24:00",
+        });
+        let refused = crate::NewMovie::from_json(&body).unwrap_err();
+        assert_eq!(refused.field, "release");
     }
 
     #[test]

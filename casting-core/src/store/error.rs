@@ -1,5 +1,7 @@
 //! What can go wrong below the data: the disk, the file, its version.
 
+use std::path::PathBuf;
+
 /// The store could not do its work; nothing about the request was wrong.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -19,9 +21,26 @@ pub enum StoreError {
     /// A record could not be read back.
     #[error("corrupt store: {0}")]
     Corrupt(String),
-    /// The file is closed after an I/O failure, or open read-only, and a
-    /// reopen has not succeeded yet.
-    #[error("the store is unavailable for this operation after an I/O failure; retrying the open")]
+    /// The file holds what neither casting nor redb wrote: its pages or
+    /// records were changed on disk. Nothing in it can be trusted until it
+    /// is restored; the rest of the process is unaffected.
+    #[error(
+        "the store file {} is damaged ({detail}): restore it from a backup",
+        file.display()
+    )]
+    Damaged {
+        /// The store file, as it was given to [`Store::open`](crate::Store::open).
+        file: PathBuf,
+        /// What was found, on one line: redb's report, or the message of
+        /// the panic redb raised on a page it could not make sense of.
+        detail: String,
+    },
+    /// The file is closed after a storage failure (an I/O error, or a
+    /// reopen after damage that failed), or open read-only, and a reopen
+    /// has not succeeded yet.
+    #[error(
+        "the store is unavailable for this operation after a storage failure; retrying the open"
+    )]
     Closed,
     /// The write was committed together with others, and that commit failed.
     #[error("the commit this write was part of failed: {0}")]

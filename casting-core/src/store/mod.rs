@@ -2,6 +2,7 @@
 //! durable before it returns, and readers never block writers.
 
 mod backup;
+mod damage;
 mod error;
 mod index;
 mod read;
@@ -20,6 +21,7 @@ use redb::{
 };
 
 pub use backup::{BackupError, SnapshotInfo};
+use damage::{Failure, contain};
 pub use error::StoreError;
 pub use write::{Write, Written};
 
@@ -51,6 +53,11 @@ enum Handle {
 /// ("previous I/O error"), so the store closes the file and opens it again
 /// ([`Store::reopen`]); redb's commit protocol leaves the last good commit
 /// intact, so nothing acknowledged is lost.
+///
+/// A file damaged on disk never panics out of the store: every operation
+/// returns [`StoreError::Damaged`] instead, and when redb panicked on the
+/// damage, the store reopens the file at once, so the operations that do
+/// not touch the damaged pages go on.
 pub struct Store {
     path: PathBuf,
     handle: RwLock<Handle>,
@@ -74,12 +81,36 @@ impl std::fmt::Debug for Store {
 /// The least time between two automatic reopen attempts.
 const REOPEN_INTERVAL: Duration = Duration::from_secs(1);
 
-fn open_writable(path: &Path) -> Result<Database, StoreError> {
-    let db = Database::create(path)?;
-    let txn = db.begin_write()?;
-    schema::migrate(&txn)?;
-    txn.commit()?;
-    Ok(db)
+/// Opens the file read-write and brings its schema up to date.
+fn open_writable(path: &Path) -> Result<Database, Failure> {
+    // Every page's checksum is verified before anything is trusted: on a
+    // file altered since redb wrote it, a plain open or the first commit
+    // can panic twice over (once in redb's cleanup while unwinding), which
+    // aborts the process past any catch_unwind. The check reads the whole
+    // file once per open.
+    let create = || {
+        Ok(Builder::new()
+            .set_check_integrity_on_open(true)
+            .create(path)?)
+    };
+    let db = contain(path, create)?;
+    // The migration runs apart from `db`, so that a panic in it does not
+    // unwind past `db`: dropping a database closes the file, which panics
+    // again on a lock the first panic poisoned, and a panic while unwinding
+    // aborts the process.
+    let migrated = contain(path, || {
+        let txn = db.begin_write()?;
+        schema::migrate(&txn)?;
+        txn.commit()?;
+        Ok(())
+    });
+    match migrated {
+        Ok(()) => Ok(db),
+        Err(failure) => {
+            discard(path, db);
+            Err(failure)
+        }
+    }
 }
 
 impl Store {
@@ -106,8 +137,9 @@ impl Store {
     /// read-only. Call it after a storage failure.
     ///
     /// # Errors
-    /// When even a read-only open fails; the store then answers every call
-    /// with [`StoreError::Closed`] until a reopen succeeds.
+    /// When a read-write open fails (the store may then be open read-only);
+    /// when even a read-only open fails, the store answers every call with
+    /// [`StoreError::Closed`] until a reopen succeeds.
     pub fn reopen(&self) -> Result<(), StoreError> {
         let mut handle = self.handle.write().unwrap_or_else(PoisonError::into_inner);
         *self
@@ -116,7 +148,7 @@ impl Store {
             .unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
         // The old handle holds the file lock, so it must go first; the index
         // is rebuilt from what the file holds now.
-        *handle = Handle::Closed;
+        close(&self.path, &mut handle);
         *self
             .actor_index
             .write()
@@ -127,13 +159,32 @@ impl Store {
                 *handle = Handle::Writable(db);
                 Ok(())
             }
-            Err(error) => {
-                if let Ok(db) = Builder::new().open_read_only(&self.path) {
+            Err(failure) => {
+                let read_only = || Ok(Builder::new().open_read_only(&self.path)?);
+                if let Ok(db) = contain(&self.path, read_only) {
                     *handle = Handle::ReadOnly(db);
                 }
-                Err(error)
+                Err(failure.into())
             }
         }
+    }
+
+    /// Runs `op`, which calls redb, so that a damaged file gives
+    /// [`StoreError::Damaged`] rather than a panic. Every public operation
+    /// runs its redb calls in here.
+    fn guard<T>(&self, op: impl FnOnce() -> Result<T, StoreError>) -> Result<T, StoreError> {
+        contain(&self.path, op).map_err(|failure| {
+            if let Failure::Panic(_) = failure {
+                // redb may have stopped holding one of its locks or halfway
+                // through changing its in-memory state, so the handle is
+                // replaced before anything else uses it. At once rather than
+                // by the reopen a second, because until then every other
+                // request would fail with `Closed`, also those the damage
+                // does not touch.
+                let _ = self.reopen();
+            }
+            failure.into()
+        })
     }
 
     /// A number that changes whenever what a read could see may have
@@ -165,15 +216,19 @@ impl Store {
     }
 
     fn read(&self) -> Result<ReadTransaction, StoreError> {
-        {
-            let handle = self.handle.read().unwrap_or_else(PoisonError::into_inner);
-            match &*handle {
-                Handle::Writable(db) => return Ok(db.begin_read()?),
-                Handle::ReadOnly(db) => return Ok(db.begin_read()?),
-                Handle::Closed => {}
+        match self.read_without_reopening() {
+            Err(StoreError::Closed) => {
+                self.reopen_now_and_then();
+                self.read_without_reopening()
             }
+            other => other,
         }
-        self.reopen_now_and_then();
+    }
+
+    /// A read transaction on the handle as it is: [`StoreError::Closed`]
+    /// when there is none, rather than a reopen, for a caller that holds a
+    /// lock a reopen takes.
+    fn read_without_reopening(&self) -> Result<ReadTransaction, StoreError> {
         match &*self.handle.read().unwrap_or_else(PoisonError::into_inner) {
             Handle::Writable(db) => Ok(db.begin_read()?),
             Handle::ReadOnly(db) => Ok(db.begin_read()?),
@@ -190,6 +245,32 @@ impl Store {
             Handle::Writable(db) => Ok(db.begin_write()?),
             _ => Err(StoreError::Closed),
         }
+    }
+}
+
+/// Closes the file of `handle`, leaving it [`Handle::Closed`].
+fn close(path: &Path, handle: &mut Handle) {
+    discard(path, std::mem::replace(handle, Handle::Closed));
+}
+
+/// Drops `value`, a redb handle, catching a panic. Closing a file makes
+/// redb write its allocator state, walking pages that may be damaged, and
+/// take locks that an earlier panic may have poisoned: the file is closed
+/// either way, and nobody is left to tell.
+fn discard<T>(path: &Path, value: T) {
+    let _ = contain(path, || {
+        drop(value);
+        Ok(())
+    });
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        let handle = self
+            .handle
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner);
+        close(&self.path, handle);
     }
 }
 

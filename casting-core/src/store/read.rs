@@ -159,12 +159,14 @@ impl Store {
     /// # Errors
     /// When the store fails.
     pub fn movie(&self, id: u64) -> Result<Option<Movie>, StoreError> {
-        let tables = MovieTables::open(&self.read()?)?;
-        let Some(bytes) = tables.movies.get(id)? else {
-            return Ok(None);
-        };
-        let record = MovieRecord::decode(bytes.value())?;
-        tables.movie(id, record).map(Some)
+        self.guard(|| {
+            let tables = MovieTables::open(&self.read()?)?;
+            let Some(bytes) = tables.movies.get(id)? else {
+                return Ok(None);
+            };
+            let record = MovieRecord::decode(bytes.value())?;
+            tables.movie(id, record).map(Some)
+        })
     }
 
     /// The actor with `id`, if any.
@@ -172,11 +174,13 @@ impl Store {
     /// # Errors
     /// When the store fails.
     pub fn actor(&self, id: u64) -> Result<Option<Actor>, StoreError> {
-        let actors = self.read()?.open_table(ACTORS)?;
-        let Some(bytes) = actors.get(id)? else {
-            return Ok(None);
-        };
-        Ok(Some(ActorRecord::decode(bytes.value())?.into_actor(id)))
+        self.guard(|| {
+            let actors = self.read()?.open_table(ACTORS)?;
+            let Some(bytes) = actors.get(id)? else {
+                return Ok(None);
+            };
+            Ok(Some(ActorRecord::decode(bytes.value())?.into_actor(id)))
+        })
     }
 
     /// How many movies and actors there are.
@@ -184,10 +188,12 @@ impl Store {
     /// # Errors
     /// When the store fails.
     pub fn counts(&self) -> Result<Counts, StoreError> {
-        let txn = self.read()?;
-        Ok(Counts {
-            movies: txn.open_table(MOVIES)?.len()?,
-            actors: txn.open_table(ACTORS)?.len()?,
+        self.guard(|| {
+            let txn = self.read()?;
+            Ok(Counts {
+                movies: txn.open_table(MOVIES)?.len()?,
+                actors: txn.open_table(ACTORS)?.len()?,
+            })
         })
     }
 
@@ -196,17 +202,19 @@ impl Store {
     /// # Errors
     /// When the store fails.
     pub fn movies(&self, request: PageRequest) -> Result<Page<Movie>, StoreError> {
-        let tables = MovieTables::open(&self.read()?)?;
-        let records = movies_from(&tables.movies, request.start())?;
-        let mut page = page(
-            records,
-            request,
-            false,
-            |_| true,
-            |items| tables.movies(items),
-        )?;
-        page.total = tables.movies.len()?;
-        Ok(page)
+        self.guard(|| {
+            let tables = MovieTables::open(&self.read()?)?;
+            let records = movies_from(&tables.movies, request.start())?;
+            let mut page = page(
+                records,
+                request,
+                false,
+                |_| true,
+                |items| tables.movies(items),
+            )?;
+            page.total = tables.movies.len()?;
+            Ok(page)
+        })
     }
 
     /// A page of actors; `total` is the number of actors in the store.
@@ -214,11 +222,13 @@ impl Store {
     /// # Errors
     /// When the store fails.
     pub fn actors(&self, request: PageRequest) -> Result<Page<Actor>, StoreError> {
-        let table = self.read()?.open_table(ACTORS)?;
-        let records = actors_from(&table, request.start())?;
-        let mut page = page(records, request, false, |_| true, actors)?;
-        page.total = table.len()?;
-        Ok(page)
+        self.guard(|| {
+            let table = self.read()?.open_table(ACTORS)?;
+            let records = actors_from(&table, request.start())?;
+            let mut page = page(records, request, false, |_| true, actors)?;
+            page.total = table.len()?;
+            Ok(page)
+        })
     }
 
     /// A page of the movies that match `query`; `total` counts every match.
@@ -226,18 +236,20 @@ impl Store {
     /// # Errors
     /// When the store fails.
     pub fn search_movies(&self, query: &MovieQuery) -> Result<Page<Movie>, StoreError> {
-        let tables = MovieTables::open(&self.read()?)?;
-        let needle = query.q.as_deref().map(str::to_lowercase);
-        let matches = |r: &MovieRecord| {
-            needle
-                .as_deref()
-                .is_none_or(|n| contains_ignore_case(&r.title, n))
-                && query.released_after.is_none_or(|d| r.release > d)
-                && query.released_before.is_none_or(|d| r.release < d)
-        };
-        let records = movies_from(&tables.movies, 1)?;
-        page(records, query.page, true, matches, |items| {
-            tables.movies(items)
+        self.guard(|| {
+            let tables = MovieTables::open(&self.read()?)?;
+            let needle = query.q.as_deref().map(str::to_lowercase);
+            let matches = |r: &MovieRecord| {
+                needle
+                    .as_deref()
+                    .is_none_or(|n| contains_ignore_case(&r.title, n))
+                    && query.released_after.is_none_or(|d| r.release > d)
+                    && query.released_before.is_none_or(|d| r.release < d)
+            };
+            let records = movies_from(&tables.movies, 1)?;
+            page(records, query.page, true, matches, |items| {
+                tables.movies(items)
+            })
         })
     }
 
@@ -246,6 +258,10 @@ impl Store {
     /// # Errors
     /// When the store fails.
     pub fn search_actors(&self, query: &ActorQuery) -> Result<Page<Actor>, StoreError> {
+        self.guard(|| self.search_actors_unguarded(query))
+    }
+
+    fn search_actors_unguarded(&self, query: &ActorQuery) -> Result<Page<Actor>, StoreError> {
         let selection = {
             let index = self.actor_index()?;
             let guard = index.read().unwrap_or_else(PoisonError::into_inner);
@@ -281,7 +297,7 @@ impl Store {
     /// # Errors
     /// When the store fails.
     pub fn prepare_search(&self) -> Result<(), StoreError> {
-        self.actor_index().map(drop)
+        self.guard(|| self.actor_index().map(drop))
     }
 
     /// The actor index, built from one snapshot on first use.
@@ -294,6 +310,9 @@ impl Store {
         {
             return Ok(&self.actor_index);
         }
+        // A closed handle is reopened here, because a reopen takes the
+        // index lock, which the snapshot below is taken under.
+        drop(self.read()?);
         let mut guard = self
             .actor_index
             .write()
@@ -302,7 +321,7 @@ impl Store {
             // The snapshot is taken under the lock: a write committed after
             // it waits for the lock to update the index, and one committed
             // before it is in both, which the idempotent updates allow.
-            let table = self.read()?.open_table(ACTORS)?;
+            let table = self.read_without_reopening()?.open_table(ACTORS)?;
             let mut index = ActorIndex::default();
             for entry in actors_from(&table, 1)? {
                 let (id, record) = entry?;

@@ -288,6 +288,13 @@ impl Store {
         &self,
         writes: Vec<Write>,
     ) -> Result<Vec<Result<Written, Error>>, StoreError> {
+        self.guard(|| self.write_batch_unguarded(writes))
+    }
+
+    fn write_batch_unguarded(
+        &self,
+        writes: Vec<Write>,
+    ) -> Result<Vec<Result<Written, Error>>, StoreError> {
         let deletes: Vec<Option<Deleted>> = writes.iter().map(Deleted::of).collect();
         let txn = self.begin_write()?;
         let results = {

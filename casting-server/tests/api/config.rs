@@ -490,3 +490,44 @@ async fn the_token_help_lists_the_roles() {
         assert!(exit.stdout.contains(role), "{role}: {exit:?}");
     }
 }
+
+#[tokio::test]
+async fn a_damaged_store_is_refused_in_one_line_that_names_it_and_says_to_restore() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let db = db_in(&dir);
+    let mut server = Launch::dev(&db).start().await;
+    let token = server.printed_token("producer").expect("a producer token");
+    for i in 0..50 {
+        let reply = send(
+            client()
+                .post(server.url("/movies"))
+                .bearer_auth(&token)
+                .json(&json!({"title": format!("Movie {i}"), "release": "2010-10-13"})),
+        )
+        .await;
+        reply.ok();
+    }
+    assert!(server.terminate().await.success());
+    let mut bytes = std::fs::read(&db).expect("read the store");
+    for offset in [12288usize, 16384, 20480] {
+        if bytes.len() >= offset + 512 {
+            bytes[offset..offset + 512].fill(0);
+        }
+    }
+    std::fs::write(&db, &bytes).expect("damage the store");
+
+    let exit = Launch::dev(&db).run_to_exit().await;
+
+    assert_eq!(exit.status.and_then(|s| s.code()), Some(1), "{exit:?}");
+    let said: Vec<&str> = exit
+        .stderr
+        .lines()
+        .filter(|line| line.starts_with("casting-server:"))
+        .collect();
+    assert_eq!(said.len(), 1, "{exit:?}");
+    let line = said[0];
+    assert!(line.contains("casting.redb"), "{line}");
+    assert!(line.contains("damaged"), "{line}");
+    assert!(line.contains("backup"), "{line}");
+    assert!(!exit.stderr.contains("panicked"), "{exit:?}");
+}

@@ -124,6 +124,8 @@ pub(crate) enum Stderr {
     Closed,
     /// A pipe nobody reads: it fills, and then every write blocks.
     Unread,
+    /// `/dev/full`: every write fails, as on a full disk.
+    Full,
 }
 
 /// How to run the binary: arguments, variables and working directory.
@@ -197,7 +199,14 @@ impl Launch {
             .envs(self.envs.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+            .stderr(match self.stderr {
+                Stderr::Full => std::fs::OpenOptions::new()
+                    .write(true)
+                    .open("/dev/full")
+                    .map(Stdio::from)
+                    .expect("open /dev/full"),
+                _ => Stdio::piped(),
+            });
         if let Some(dir) = &self.cwd {
             command.current_dir(dir);
         }
@@ -221,11 +230,11 @@ impl Launch {
             .command()
             .spawn()
             .unwrap_or_else(|e| panic!("cannot run {BIN}: {e}"));
-        let pipe = child.stderr.take().expect("piped stderr");
-        let (stderr, unread) = match self.stderr {
-            Stderr::Read => (drain(pipe), None),
-            Stderr::Closed => (Arc::default(), None),
-            Stderr::Unread => (Arc::default(), Some(pipe)),
+        let pipe = child.stderr.take();
+        let (stderr, unread) = match (self.stderr, pipe) {
+            (Stderr::Read, Some(pipe)) => (drain(pipe), None),
+            (Stderr::Unread, pipe) => (Arc::default(), pipe),
+            _ => (Arc::default(), None),
         };
         let (tx, mut lines) = mpsc::unbounded_channel();
         let stdout = child.stdout.take().expect("piped stdout");

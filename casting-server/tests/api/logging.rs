@@ -85,6 +85,60 @@ async fn a_log_pipe_nobody_reads_never_blocks_a_request() {
 }
 
 #[tokio::test]
+async fn a_log_file_that_refuses_writes_loses_lines_not_requests() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let mut server = dev_server(&dir.path().join("casting.redb"), Stderr::Full).await;
+    let token = server.printed_token("producer").expect("a producer token");
+
+    every_request_is_answered(&server, &token, 200).await;
+    send(
+        client()
+            .post(server.url("/movies"))
+            .bearer_auth(&token)
+            .json(&json!({"title": "Universe", "release": "2010-10-13"})),
+    )
+    .await
+    .ok();
+
+    let status = server.terminate().await;
+    assert_eq!(status.code(), Some(0), "{status:?}");
+}
+
+#[tokio::test]
+async fn a_key_set_that_cannot_be_fetched_is_logged_with_its_cause() {
+    // A port nothing listens on: the fetch is refused at once.
+    let port = crate::helpers::free_port();
+    let issuer = crate::mock_issuer::MockIssuer::start();
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let server = Launch::verifying(
+        &issuer,
+        &format!("http://127.0.0.1:{port}/jwks.json"),
+        &dir.path().join("casting.redb"),
+    )
+    .start()
+    .await;
+
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut log = server.stderr();
+    while !log.contains("could not fetch the key set") && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        log = server.stderr();
+    }
+    let line = log
+        .lines()
+        .find(|line| line.contains("could not fetch the key set"))
+        .unwrap_or_else(|| panic!("no fetch failure logged in {log}"));
+    assert!(
+        line.to_ascii_lowercase().contains("connection refused"),
+        "the cause is missing: {line}"
+    );
+    assert!(
+        !line.contains("keep serving"),
+        "no key is cached, yet: {line}"
+    );
+}
+
+#[tokio::test]
 async fn an_invalid_rust_log_is_reported_not_replaced() {
     let dir = tempfile::tempdir().expect("temporary directory");
 

@@ -67,6 +67,30 @@ async fn run(args: &[&Path]) -> Exit {
     Launch::new().args(args.iter().copied()).run_to_exit().await
 }
 
+/// `casting-server backup --db DB --to TO`.
+async fn backup(db: &Path, to: &Path) -> Exit {
+    run(&[
+        Path::new("backup"),
+        Path::new("--db"),
+        db,
+        Path::new("--to"),
+        to,
+    ])
+    .await
+}
+
+/// `casting-server restore --from FROM --db DB`.
+async fn restore(from: &Path, db: &Path) -> Exit {
+    run(&[
+        Path::new("restore"),
+        Path::new("--from"),
+        from,
+        Path::new("--db"),
+        db,
+    ])
+    .await
+}
+
 fn succeeded(exit: &Exit) -> bool {
     exit.status.is_some_and(|s| s.success())
 }
@@ -270,14 +294,7 @@ async fn a_snapshot_taken_under_writes_restores_every_write_acknowledged_before_
     let snapshot = snapshots(backups.path()).pop().expect("a snapshot");
     let target = tempfile::tempdir().expect("temporary directory");
     let db = target.path().join("restored.redb");
-    let exit = run(&[
-        Path::new("restore"),
-        Path::new("--from"),
-        &snapshot,
-        Path::new("--db"),
-        &db,
-    ])
-    .await;
+    let exit = restore(&snapshot, &db).await;
     assert!(succeeded(&exit), "{exit:?}");
     assert!(exit.stdout.contains("restored"), "{exit:?}");
 
@@ -347,28 +364,14 @@ async fn backup_copies_a_store_no_server_holds_and_refuses_one_a_server_holds() 
     let out = dir.path().join("out.redb");
 
     let held = TestAppOn::start(&db).await;
-    let exit = run(&[
-        Path::new("backup"),
-        Path::new("--db"),
-        &db,
-        Path::new("--to"),
-        &out,
-    ])
-    .await;
+    let exit = backup(&db, &out).await;
     assert_refused(&exit, &["casting.redb", "in use"]);
     assert!(!out.exists());
     // Killed, as a crashed server would be: the copy runs the recovery
     // a server start would.
     drop(held);
 
-    let exit = run(&[
-        Path::new("backup"),
-        Path::new("--db"),
-        &db,
-        Path::new("--to"),
-        &out,
-    ])
-    .await;
+    let exit = backup(&db, &out).await;
     assert!(succeeded(&exit), "{exit:?}");
     assert!(exit.stdout.contains("out.redb"), "{exit:?}");
     let info = casting_core::Store::check(&out).expect("a sound copy");
@@ -380,26 +383,12 @@ async fn restore_refuses_while_a_server_holds_the_store() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let db = a_stopped_store(dir.path()).await;
     let snapshot = dir.path().join("snapshot.redb");
-    let exit = run(&[
-        Path::new("backup"),
-        Path::new("--db"),
-        &db,
-        Path::new("--to"),
-        &snapshot,
-    ])
-    .await;
+    let exit = backup(&db, &snapshot).await;
     assert!(succeeded(&exit), "{exit:?}");
 
     let app = TestAppOn::start(&db).await;
     app.0.create_movie("After the snapshot", "2020-01-01").await;
-    let exit = run(&[
-        Path::new("restore"),
-        Path::new("--from"),
-        &snapshot,
-        Path::new("--db"),
-        &db,
-    ])
-    .await;
+    let exit = restore(&snapshot, &db).await;
     assert_refused(&exit, &["casting.redb", "in use"]);
 
     let movies = app.0.get("/movies", &app.0.tokens.producer).await;
@@ -411,14 +400,7 @@ async fn restore_refuses_while_a_server_holds_the_store() {
 async fn assert_restore_refused(dir: &Path, bad: &Path, words: &[&str]) {
     let db = a_stopped_store(dir).await;
     let before = std::fs::read(&db).expect("read the store");
-    let exit = run(&[
-        Path::new("restore"),
-        Path::new("--from"),
-        bad,
-        Path::new("--db"),
-        &db,
-    ])
-    .await;
+    let exit = restore(bad, &db).await;
     assert_refused(&exit, words);
     assert_eq!(std::fs::read(&db).expect("read the store"), before);
 }
@@ -429,14 +411,7 @@ async fn restore_refuses_a_damaged_snapshot() {
     let source = tempfile::tempdir().expect("temporary directory");
     let db = a_stopped_store(source.path()).await;
     let snapshot = dir.path().join("damaged.redb");
-    let exit = run(&[
-        Path::new("backup"),
-        Path::new("--db"),
-        &db,
-        Path::new("--to"),
-        &snapshot,
-    ])
-    .await;
+    let exit = backup(&db, &snapshot).await;
     assert!(succeeded(&exit), "{exit:?}");
     let mut bytes = std::fs::read(&snapshot).expect("read the snapshot");
     // The header stays, so the file still says it is redb; every page

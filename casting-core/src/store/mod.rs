@@ -54,10 +54,14 @@ enum Handle {
 /// ([`Store::reopen`]); redb's commit protocol leaves the last good commit
 /// intact, so nothing acknowledged is lost.
 ///
-/// A file damaged on disk never panics out of the store: every operation
-/// returns [`StoreError::Damaged`] instead, and when redb panicked on the
-/// damage, the store reopens the file at once, so the operations that do
-/// not touch the damaged pages go on.
+/// A file damaged on disk never panics out of the store. Opening verifies
+/// every page, so a file damaged at rest is refused with
+/// [`StoreError::Damaged`]; damage that appears under the open store gives
+/// that error to the operations that meet it, and when redb panicked on it
+/// the store reopens the file at once. That read-write open fails its
+/// check when the damage is in a page in use, and the store goes on
+/// read-only (reads that do not touch the damage are answered, writes
+/// fail with [`StoreError::Closed`]), or closed if even that open fails.
 pub struct Store {
     path: PathBuf,
     handle: RwLock<Handle>,

@@ -82,29 +82,83 @@ pub fn filter() -> Result<EnvFilter, LogError> {
 /// Sends logs matching `filter` to standard error through the queue, as
 /// text or as one JSON object per line.
 pub fn init(filter: EnvFilter, format: LogFormat) -> Logging {
+    let ansi = io::IsTerminal::is_terminal(&io::stderr());
+    let (subscriber, logging) = to_writer(filter, format, io::stderr(), ansi);
+    // Only fails when a subscriber is already set, which main never does.
+    let _ = tracing::subscriber::set_global_default(subscriber);
+    logging
+}
+
+/// The subscriber [`init`] installs, writing to `out` instead of standard
+/// error: for benchmarks and tests of the logging path itself. The
+/// returned [`Logging`] must be kept while the subscriber is in use.
+pub fn to_writer<W: io::Write + Send + 'static>(
+    filter: EnvFilter,
+    format: LogFormat,
+    out: W,
+    ansi: bool,
+) -> (Box<dyn tracing::Subscriber + Send + Sync>, Logging) {
     let (writer, guard) = NonBlockingBuilder::default()
         .lossy(true)
         .buffered_lines_limit(QUEUE_LINES)
         .thread_name("casting-log")
-        .finish(Sink::new(io::stderr()));
+        .finish(Sink::new(out));
     let _ = QUEUE_DROPS.set(writer.error_counter());
-    let ansi = io::IsTerminal::is_terminal(&io::stderr());
     // The fmt layer reports a failed write with eprintln!, which itself
     // panics when standard error is gone; the sink never fails anyway.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer)
         .log_internal_errors(false);
-    match format {
-        LogFormat::Text => builder.with_ansi(ansi).init(),
-        LogFormat::Json => builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .with_span_list(false)
-            .init(),
-    }
-    Logging { _guard: guard }
+    let subscriber: Box<dyn tracing::Subscriber + Send + Sync> = match format {
+        LogFormat::Text => Box::new(builder.with_ansi(ansi).finish()),
+        LogFormat::Json => Box::new(
+            builder
+                .json()
+                .flatten_event(true)
+                .with_current_span(true)
+                .with_span_list(false)
+                .finish(),
+        ),
+    };
+    (subscriber, Logging { _guard: guard })
+}
+
+/// The span of one request: every line logged while it is entered carries
+/// the request's id.
+pub fn request_span(id: &str) -> tracing::Span {
+    tracing::info_span!("request", id)
+}
+
+/// What the access line of one request says.
+#[derive(Debug, Clone, Copy)]
+pub struct Access<'a> {
+    /// The method, from a fixed set.
+    pub method: &'static str,
+    /// The route template, never the raw path.
+    pub route: &'static str,
+    /// The status answered.
+    pub status: u16,
+    /// From arrival to answer.
+    pub took: std::time::Duration,
+    /// The client's address.
+    pub client: std::net::IpAddr,
+    /// The token's subject, empty without a verified token.
+    pub sub: &'a str,
+}
+
+/// Writes the access line of one request; call it inside the request's
+/// span, so the line carries the request id.
+pub fn access(line: &Access<'_>) {
+    tracing::info!(
+        target: "casting::access",
+        method = line.method,
+        route = line.route,
+        status = line.status,
+        duration_ms = line.took.as_secs_f64() * 1000.0,
+        client = %line.client,
+        sub = line.sub,
+    );
 }
 
 /// A writer that gathers lines and writes them in batches, and never

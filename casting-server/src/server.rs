@@ -25,6 +25,7 @@ use crate::config::CorsOrigins;
 use crate::http::request_id;
 use crate::http::response::HttpResponse;
 use crate::http::router;
+use crate::logging;
 use crate::metrics::SharedMetrics;
 
 /// How long a client may take to send a request's headers, and how long an
@@ -166,7 +167,7 @@ where
             c.0
         });
     // Ids are visible ASCII, taken or made, so to_str cannot fail.
-    let span = tracing::info_span!("request", id = id.to_str().unwrap_or("-"));
+    let span = logging::request_span(id.to_str().unwrap_or("-"));
     let Ok(mut response) = stack.oneshot(request).instrument(span.clone()).await;
     let took = started.elapsed();
     let status = response.status().as_u16();
@@ -177,15 +178,14 @@ where
         .map(|s| Arc::clone(&s.0));
     response.headers_mut().insert(request_id::X_REQUEST_ID, id);
     let _inside = span.enter();
-    tracing::info!(
-        target: "casting::access",
+    logging::access(&logging::Access {
         method,
         route,
         status,
-        duration_ms = took.as_secs_f64() * 1000.0,
-        %client,
-        sub = sub.as_ref().map_or("", |p| p.subject.as_str()),
-    );
+        took,
+        client,
+        sub: sub.as_ref().map_or("", |p| p.subject.as_str()),
+    });
     Ok(response)
 }
 

@@ -18,7 +18,13 @@ fn main() -> ExitCode {
         }
     };
     // Held to the end of main, so queued lines are written before exit.
-    let _logging = logging::init(filter, cli.serve.log_format);
+    let _logging = match logging::init(filter, cli.serve.log_format) {
+        Ok(logging) => logging,
+        Err(error) => {
+            say(&format_args!("cannot start the log writer: {error}"));
+            return ExitCode::FAILURE;
+        }
+    };
     log_panics();
 
     match cli.command {

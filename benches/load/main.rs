@@ -211,8 +211,49 @@ fn have(program: &str) -> bool {
         .is_ok_and(|s| s.success())
 }
 
+/// The CPU time a process has used so far, user and system, in seconds:
+/// fields 14 and 15 of `/proc/PID/stat`, in clock ticks. Unlike requests
+/// per second, this does not move when other processes share the machine.
+fn cpu_seconds(pid: u32, ticks_per_second: f64) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The command name may hold spaces; the fields after it do not.
+    let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // After the name come state (field 3) onwards: utime is field 14.
+    (ticks(11) + ticks(12)) / ticks_per_second
+}
+
+/// The kernel's clock ticks per second, as `getconf CLK_TCK` says.
+fn clock_ticks() -> f64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|t| t.trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
+/// The side of a comparison that sends `script` to `path` on `server`.
+fn target<'a>(server: &'a Server, path: &'a str, script: &'a Path) -> Target<'a> {
+    Target {
+        pid: server.child.id(),
+        addr: &server.addr,
+        path,
+        script,
+    }
+}
+
 /// One side of a comparison: where wrk sends which requests.
 struct Target<'a> {
+    /// The serving process, whose CPU time is measured.
+    pid: u32,
     addr: &'a str,
     path: &'a str,
     script: &'a Path,
@@ -354,60 +395,64 @@ fn orchestrate() -> Result<(), String> {
         &wrk::script("POST", Some(actor), &one_file, None),
     )?;
 
-    let target = |addr, path, script| Target { addr, path, script };
     let scenarios = [
         Scenario {
             name: "GET /movies, one token",
-            server: target(&server.addr, "/movies", &get_one),
-            floor: target(&plain.addr, "/movies", &get_one),
+            server: target(&server, "/movies", &get_one),
+            floor: target(&plain, "/movies", &get_one),
             floor_name: "hyper, fixed body",
         },
         Scenario {
             name: "GET /movies, access log on vs off",
-            server: target(&server.addr, "/movies", &get_one),
-            floor: target(&quiet.addr, "/movies", &get_one),
+            server: target(&server, "/movies", &get_one),
+            floor: target(&quiet, "/movies", &get_one),
             floor_name: "the server, RUST_LOG=off",
         },
         Scenario {
             name: "GET /movies, one token, uncached",
-            server: target(&server.addr, "/movies", &get_uncached),
-            floor: target(&plain.addr, "/movies", &get_one),
+            server: target(&server, "/movies", &get_uncached),
+            floor: target(&plain, "/movies", &get_one),
             floor_name: "hyper, fixed body",
         },
         Scenario {
             name: "GET /movies, 1000 tokens",
-            server: target(&server.addr, "/movies", &get_many),
-            floor: target(&rs256.addr, "/movies", &get_many),
+            server: target(&server, "/movies", &get_many),
+            floor: target(&rs256, "/movies", &get_many),
             floor_name: "hyper + RS256 verify",
         },
         Scenario {
             name: "GET /movies/1",
-            server: target(&server.addr, "/movies/1", &get_one),
-            floor: target(&plain.addr, "/movies/1", &get_one),
+            server: target(&server, "/movies/1", &get_one),
+            floor: target(&plain, "/movies/1", &get_one),
             floor_name: "hyper, fixed body",
         },
         Scenario {
             name: "GET /actors/search?q=",
-            server: target(&server.addr, search_path, &get_one),
-            floor: target(&plain.addr, "/actors/search", &get_one),
+            server: target(&server, search_path, &get_one),
+            floor: target(&plain, "/actors/search", &get_one),
             floor_name: "hyper, fixed body",
         },
         Scenario {
             name: "POST /actors, group commit",
-            server: target(&server_on.addr, "/actors", &post_one),
-            floor: target(&server_off.addr, "/actors", &post_one),
+            server: target(&server_on, "/actors", &post_one),
+            floor: target(&server_off, "/actors", &post_one),
             floor_name: "one commit per write",
         },
     ];
     let mut tallies: Vec<Tally> = scenarios.iter().map(|_| Tally::default()).collect();
+    let ticks = clock_ticks();
     let load = |t: &Target<'_>| {
-        wrk::run(&wrk::Load {
+        let before = cpu_seconds(t.pid, ticks);
+        let mut run = wrk::run(&wrk::Load {
             url: format!("http://{}{}", t.addr, t.path),
             script: t.script,
             connections: 64,
             seconds,
             core: load_core,
-        })
+        })?;
+        let used = cpu_seconds(t.pid, ticks) - before;
+        run.cpu_us = used * 1e6 / (run.requests.max(1) as f64);
+        Ok::<_, String>(run)
     };
     for round in 1..=rounds {
         eprintln!("round {round} of {rounds}");
@@ -422,9 +467,11 @@ fn orchestrate() -> Result<(), String> {
         "{rounds} rounds of {seconds} s, wrk -t1 -c64, server on core 0, wrk on core 1; medians"
     );
     println!(
-        "| scenario | server req/s | p50 ms | p99 ms | floor | floor req/s | floor p50 ms | floor p99 ms | ratio | errors |"
+        "| scenario | server req/s | p50 ms | p99 ms | CPU µs/req | floor | floor req/s | floor p50 ms | floor p99 ms | floor CPU µs/req | ratio | CPU ratio | errors |"
     );
-    println!("| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |");
+    println!(
+        "| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    );
     for (scenario, tally) in scenarios.iter().zip(&tallies) {
         let figure =
             |runs: &[wrk::Run], f: fn(&wrk::Run) -> f64| median(runs.iter().map(f).collect());
@@ -434,6 +481,12 @@ fn orchestrate() -> Result<(), String> {
             .zip(&tally.floor)
             .map(|(s, f)| s.rps / f.rps.max(1.0))
             .collect();
+        let cpu_ratios = tally
+            .server
+            .iter()
+            .zip(&tally.floor)
+            .map(|(s, f)| s.cpu_us / f.cpu_us.max(f64::MIN_POSITIVE))
+            .collect();
         let errors: u64 = tally
             .server
             .iter()
@@ -441,16 +494,19 @@ fn orchestrate() -> Result<(), String> {
             .map(|r| r.errors)
             .sum();
         println!(
-            "| {} | {:.0} | {:.2} | {:.2} | {} | {:.0} | {:.2} | {:.2} | {:.2}x | {} |",
+            "| {} | {:.0} | {:.2} | {:.2} | {:.1} | {} | {:.0} | {:.2} | {:.2} | {:.1} | {:.2}x | {:.2}x | {} |",
             scenario.name,
             figure(&tally.server, |r| r.rps),
             figure(&tally.server, |r| r.p50_ms),
             figure(&tally.server, |r| r.p99_ms),
+            figure(&tally.server, |r| r.cpu_us),
             scenario.floor_name,
             figure(&tally.floor, |r| r.rps),
             figure(&tally.floor, |r| r.p50_ms),
             figure(&tally.floor, |r| r.p99_ms),
+            figure(&tally.floor, |r| r.cpu_us),
             median(ratios),
+            median(cpu_ratios),
             errors,
         );
     }
@@ -575,4 +631,25 @@ fn scaling(
         small_page.rps / large_page.rps.max(1.0)
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn this_process_has_used_some_cpu_time_and_it_only_grows() {
+        let ticks = clock_ticks();
+        let pid = std::process::id();
+        let before = cpu_seconds(pid, ticks);
+        let mut x = 0u64;
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_millis(200) {
+            x = x.wrapping_mul(31).wrapping_add(7);
+        }
+        std::hint::black_box(x);
+        let after = cpu_seconds(pid, ticks);
+        assert!(after > before, "{before} then {after}");
+        assert!(after - before < 5.0, "{before} then {after}");
+    }
 }

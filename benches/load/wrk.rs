@@ -11,6 +11,11 @@ pub(crate) struct Run {
     pub(crate) p99_ms: f64,
     /// Responses that were not 2xx or 3xx, and socket errors.
     pub(crate) errors: u64,
+    /// Requests completed.
+    pub(crate) requests: u64,
+    /// CPU time the serving process spent per request, in microseconds,
+    /// once the caller has measured it.
+    pub(crate) cpu_us: f64,
 }
 
 /// How wrk loads a server.
@@ -44,6 +49,7 @@ pub(crate) fn parse(report: &str) -> Run {
         let mut words = line.split_whitespace();
         match (words.next(), words.next()) {
             (Some("Requests/sec:"), Some(value)) => run.rps = value.parse().unwrap_or(0.0),
+            (Some(count), Some("requests")) => run.requests = count.parse().unwrap_or(0),
             (Some("50%"), Some(value)) => run.p50_ms = millis(value).unwrap_or(0.0),
             (Some("99%"), Some(value)) => run.p99_ms = millis(value).unwrap_or(0.0),
             (Some("Non-2xx"), _) => {
@@ -160,5 +166,6 @@ Transfer/sec:     60.00MB
         assert!((run.p50_ms - 0.69).abs() < 1e-9);
         assert!((run.p99_ms - 1.2).abs() < 1e-9);
         assert_eq!(run.errors, 10);
+        assert_eq!(run.requests, 445_566);
     }
 }

@@ -1,6 +1,7 @@
 //! The redb store: every operation is one transaction, every commit is
 //! durable before it returns, and readers never block writers.
 
+mod audit;
 mod backup;
 mod damage;
 mod error;
@@ -23,7 +24,7 @@ use redb::{
 pub use backup::{BackupError, SnapshotInfo};
 use damage::{Failure, contain};
 pub use error::StoreError;
-pub use write::{Write, Written};
+pub use write::{CheckedWrite, Committed, Write, Written};
 
 /// Counts of the records in a store.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -162,6 +162,15 @@ struct Tables<'txn> {
     at: Timestamp,
 }
 
+#[cfg(test)]
+thread_local! {
+    /// Set only by the measurement of what the audit log costs, and only on
+    /// its own thread: the writes that thread makes append no entry and
+    /// set no version, as before the log existed, so both can be timed in
+    /// one process, alternately. Not compiled outside tests.
+    pub(super) static UNAUDITED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 /// One entry to append, before it has an id.
 struct Change {
     action: AuditAction,
@@ -195,6 +204,10 @@ impl<'txn> Tables<'txn> {
     /// Appends the entry of `change` and makes its id the record's version
     /// (a deleted record has none). Returns the entry's id.
     fn log(&mut self, subject: Option<&str>, change: Change) -> Result<u64, Error> {
+        #[cfg(test)]
+        if UNAUDITED.with(std::cell::Cell::get) {
+            return Ok(0);
+        }
         let id = self.next_id(LAST_AUDIT_ID)?;
         let kind = kind_code(change.kind);
         let delete = change.action == AuditAction::Delete;

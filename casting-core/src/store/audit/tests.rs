@@ -3,6 +3,8 @@
 //! in commit order, none for a refused write, each filter served as the
 //! unfiltered log would answer it, and versions that only ever go up.
 
+use std::time::Instant;
+
 use proptest::collection::vec;
 use proptest::prelude::*;
 use redb::{Database, ReadableDatabase};
@@ -14,6 +16,7 @@ use super::super::tests::{temp_path, write};
 use crate::audit::{AuditAction, AuditEntry, AuditQuery, AuditRecord, Precondition};
 use crate::error::Error;
 use crate::model::{ActorPatch, MoviePatch, NewActor, NewMovie, RecordKind};
+use crate::store::write::UNAUDITED;
 use crate::store::{CheckedWrite, Write, Written};
 use crate::{Agency, Principal, Role};
 
@@ -390,4 +393,65 @@ fn entries_survive_a_reopen() {
     drop(store);
     let store = Store::open(&path).unwrap();
     assert_eq!(everything(&store), entries);
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+/// What the audit log costs a durable commit: batches of 1, 8 and 64 actor
+/// creates, with and without their entries, in alternating rounds on one
+/// store (the order flipped every round), so the noise of a shared disk
+/// falls on both alike. Fails when the median audited rate is more than
+/// 15 % below the unaudited one. Run it with
+/// `cargo test -p casting-core --release --lib -- --ignored --nocapture what_the_audit_log_costs`.
+#[test]
+#[ignore = "a measurement of a minute or so; run it with --ignored --release --nocapture"]
+fn what_the_audit_log_costs_a_durable_commit() {
+    const ROUNDS: usize = 15;
+    const COMMITS: usize = 60;
+    let mut report = Vec::new();
+    for size in [1usize, 8, 64] {
+        let (_dir, path) = temp_path();
+        let store = Store::open(&path).unwrap();
+        let rate = |audited: bool| {
+            UNAUDITED.set(!audited);
+            let started = Instant::now();
+            for _ in 0..COMMITS {
+                let creates = (0..size).map(|_| actor("Bench", None)).collect();
+                store.write_batch(creates).unwrap();
+            }
+            UNAUDITED.set(false);
+            (COMMITS * size) as f64 / started.elapsed().as_secs_f64()
+        };
+        let (mut with, mut without, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+        for round in 0..ROUNDS {
+            let (on, off) = if round % 2 == 0 {
+                let on = rate(true);
+                (on, rate(false))
+            } else {
+                let off = rate(false);
+                (rate(true), off)
+            };
+            with.push(on);
+            without.push(off);
+            ratios.push(on / off);
+        }
+        let ratio = median(ratios);
+        eprintln!(
+            "batch of {size:>2}: {:>8.0} writes/s with the audit entry, {:>8.0} without; \
+             median ratio of rounds {ratio:.3} ({:+.1} %)",
+            median(with),
+            median(without),
+            (ratio - 1.0) * 100.0
+        );
+        report.push((size, ratio));
+    }
+    for (size, ratio) in report {
+        assert!(
+            ratio >= 0.85,
+            "batches of {size}: the audit log costs more than 15 % of the writes per second ({ratio:.3})"
+        );
+    }
 }

@@ -1,19 +1,20 @@
 //! Reads of the audit log and of the records' versions.
 //!
-//! A filter on the kind or the record is a range read of its index, never
-//! a scan of the log, so a page costs the same at a million entries as at
-//! ten.
+//! A filter on the kind or the record is a range read of the audit table
+//! (see [`AUDIT`]), never a scan of the log, so a page costs the same at a
+//! million entries as at ten. Without a kind, the two kinds' ranges are
+//! read a page each and merged by id.
 
-use redb::{ReadOnlyTable, ReadTransaction};
+use redb::ReadableTable;
 
 use super::read::movie_in;
 use super::record::ActorRecord;
-use super::tables::{ACTORS, AUDIT, AUDIT_BY_KIND, AUDIT_BY_RECORD, VERSIONS};
+use super::tables::{ABOUT, ACTORS, AUDIT, RECORD_SPACE};
 use super::{Store, StoreError};
 use crate::audit::{AuditEntry, AuditPage, AuditQuery, Versioned};
 use crate::model::{Actor, Movie, RecordKind};
 
-/// How a kind is spelt in the index keys.
+/// How a kind is spelt in the keys of the audit table.
 pub(super) fn kind_code(kind: RecordKind) -> u8 {
     match kind {
         RecordKind::Movie => 0,
@@ -21,20 +22,23 @@ pub(super) fn kind_code(kind: RecordKind) -> u8 {
     }
 }
 
-/// The version of a record, 0 when it has none yet.
-fn version_in(txn: &ReadTransaction, kind: RecordKind, id: u64) -> Result<u64, StoreError> {
-    let versions = txn.open_table(VERSIONS)?;
-    Ok(versions
-        .get((kind_code(kind), id))?
-        .map_or(0, |v| v.value()))
-}
+const KINDS: [RecordKind; 2] = [RecordKind::Movie, RecordKind::Actor];
 
-/// The entry with `id`, which an index names.
-fn entry(table: &ReadOnlyTable<u64, &'static [u8]>, id: u64) -> Result<AuditEntry, StoreError> {
-    let bytes = table
-        .get(id)?
-        .ok_or_else(|| StoreError::Corrupt(format!("an audit index names missing entry {id}")))?;
-    decode(bytes.value())
+/// The version of a record: the entry id of the last row of its range in
+/// the record index, 0 when it has none.
+pub(super) fn version_in(
+    audit: &impl ReadableTable<(u8, u64, u64), &'static [u8]>,
+    kind: RecordKind,
+    id: u64,
+) -> Result<u64, StoreError> {
+    let space = RECORD_SPACE + kind_code(kind);
+    let last = audit
+        .range((space, id, 0)..=(space, id, u64::MAX))?
+        .next_back();
+    Ok(match last {
+        Some(row) => row?.0.value().2,
+        None => 0,
+    })
 }
 
 fn decode(bytes: &[u8]) -> Result<AuditEntry, StoreError> {
@@ -42,20 +46,41 @@ fn decode(bytes: &[u8]) -> Result<AuditEntry, StoreError> {
         .map_err(|e| StoreError::Corrupt(format!("malformed audit entry: {e}")))
 }
 
-/// Takes up to `limit` ids from `ids`, and says whether one more follows.
-fn take_page(
-    ids: impl Iterator<Item = Result<u64, StoreError>>,
-    limit: usize,
-) -> Result<(Vec<u64>, bool), StoreError> {
-    let mut page = Vec::with_capacity(limit.min(1024));
-    for id in ids {
-        let id = id?;
-        if page.len() == limit {
-            return Ok((page, true));
+/// The first `take` ids (with their kind) from the entries of `kind` above
+/// `start`, or, with `record`, from the entries about that record.
+fn ids_of(
+    audit: &impl ReadableTable<(u8, u64, u64), &'static [u8]>,
+    kind: RecordKind,
+    record: Option<u64>,
+    start: u64,
+    take: usize,
+) -> Result<Vec<(u64, RecordKind)>, StoreError> {
+    let code = kind_code(kind);
+    let mut ids = Vec::with_capacity(take.min(1024));
+    match record {
+        None => {
+            for row in audit
+                .range((code, start, 0)..=(code, u64::MAX, u64::MAX))?
+                .take(take)
+            {
+                ids.push((row?.0.value().1, kind));
+            }
         }
-        page.push(id);
+        Some(record) => {
+            let space = RECORD_SPACE + code;
+            for row in audit.range((space, record, start)..=(space, record, u64::MAX))? {
+                let (key, flag) = row?;
+                // A cast change gives a movie a version, but is not about it.
+                if flag.value() == ABOUT {
+                    ids.push((key.value().2, kind));
+                    if ids.len() == take {
+                        break;
+                    }
+                }
+            }
+        }
     }
-    Ok((page, false))
+    Ok(ids)
 }
 
 impl Store {
@@ -70,7 +95,7 @@ impl Store {
             let Some(movie) = movie_in(&txn, id)? else {
                 return Ok(None);
             };
-            let version = version_in(&txn, RecordKind::Movie, id)?;
+            let version = version_in(&txn.open_table(AUDIT)?, RecordKind::Movie, id)?;
             Ok(Some(Versioned {
                 record: movie,
                 version,
@@ -91,7 +116,7 @@ impl Store {
                 return Ok(None);
             };
             let actor = ActorRecord::decode(bytes.value())?.into_actor(id);
-            let version = version_in(&txn, RecordKind::Actor, id)?;
+            let version = version_in(&txn.open_table(AUDIT)?, RecordKind::Actor, id)?;
             Ok(Some(Versioned {
                 record: actor,
                 version,
@@ -108,41 +133,34 @@ impl Store {
     pub fn audit(&self, query: &AuditQuery) -> Result<AuditPage, StoreError> {
         self.guard(|| {
             let txn = self.read()?;
-            let log = txn.open_table(AUDIT)?;
+            let audit = txn.open_table(AUDIT)?;
             let start = query.after.map_or(1, |after| after.saturating_add(1));
             let limit = query.limit as usize;
-            let (ids, more) = match (query.record, query.kind) {
-                (Some(record), kind) => {
-                    let index = txn.open_table(AUDIT_BY_RECORD)?;
-                    let wanted = kind.map(kind_code);
-                    let ids = index
-                        .range((record, start)..=(record, u64::MAX))?
-                        .filter_map(|item| match item {
-                            Ok((key, kind)) => wanted
-                                .is_none_or(|w| w == kind.value())
-                                .then(|| Ok(key.value().1)),
-                            Err(e) => Some(Err(e.into())),
-                        });
-                    take_page(ids, limit)?
+            // One more than the page, to know whether another follows; with
+            // no kind given, that many of each kind, merged by id.
+            let mut ids = Vec::new();
+            for kind in KINDS {
+                if query.kind.is_none_or(|k| k == kind) {
+                    ids.extend(ids_of(&audit, kind, query.record, start, limit + 1)?);
                 }
-                (None, Some(kind)) => {
-                    let index = txn.open_table(AUDIT_BY_KIND)?;
-                    let code = kind_code(kind);
-                    let ids = index
-                        .range((code, start)..=(code, u64::MAX))?
-                        .map(|item| Ok(item?.0.value().1));
-                    take_page(ids, limit)?
-                }
-                (None, None) => {
-                    let ids = log.range(start..)?.map(|item| Ok(item?.0.value()));
-                    take_page(ids, limit)?
-                }
-            };
+            }
+            ids.sort_unstable_by_key(|(id, _)| *id);
+            let more = ids.len() > limit;
+            ids.truncate(limit);
             let entries = ids
                 .iter()
-                .map(|&id| entry(&log, id))
+                .map(|&(id, kind)| {
+                    let bytes = audit.get((kind_code(kind), id, 0))?.ok_or_else(|| {
+                        StoreError::Corrupt(format!("the audit index names missing entry {id}"))
+                    })?;
+                    decode(bytes.value())
+                })
                 .collect::<Result<Vec<_>, _>>()?;
-            let next = if more { ids.last().copied() } else { None };
+            let next = if more {
+                ids.last().map(|(id, _)| *id)
+            } else {
+                None
+            };
             Ok(AuditPage { entries, next })
         })
     }

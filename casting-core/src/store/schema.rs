@@ -3,16 +3,14 @@
 
 use redb::{ReadableTable, WriteTransaction};
 
-use super::tables::{
-    ACTORS, AUDIT, AUDIT_BY_KIND, AUDIT_BY_RECORD, CAST, META, MOVIES, SCHEMA_VERSION, VERSIONS,
-};
+use super::tables::{ACTORS, AUDIT, CAST, META, MOVIES, SCHEMA_VERSION};
 use crate::StoreError;
 
 /// The schema this build writes. Raise it with a step in [`migrate`] when
 /// the layout of a table changes.
 ///
 /// - 1: movies, actors, their cast and the id sequences.
-/// - 2: the audit log, its two indexes and the records' versions.
+/// - 2: the audit log, with its indexes and the records' versions.
 pub(crate) const CURRENT: u64 = 2;
 
 /// Brings the store in `txn` to [`CURRENT`], creating its tables when new.
@@ -35,16 +33,13 @@ pub(crate) fn migrate(txn: &WriteTransaction) -> Result<(), StoreError> {
     }
     // Creating a table that exists changes nothing, so one path serves a
     // new file and every older one: version 1 to 2 only adds the audit
-    // tables. The log of a migrated store starts empty, and its records
+    // table. The log of a migrated store starts empty, and its records
     // are at version 0 until their first change, which gives them a
     // version above every entry id before it, so no ETag comes back.
     txn.open_table(MOVIES)?;
     txn.open_table(ACTORS)?;
     txn.open_table(CAST)?;
     txn.open_table(AUDIT)?;
-    txn.open_table(AUDIT_BY_KIND)?;
-    txn.open_table(AUDIT_BY_RECORD)?;
-    txn.open_table(VERSIONS)?;
     meta.insert(SCHEMA_VERSION, CURRENT)?;
     Ok(())
 }

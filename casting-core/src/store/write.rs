@@ -10,12 +10,12 @@ use std::sync::atomic::Ordering;
 use jiff::Timestamp;
 use redb::{ReadableTable, Table, WriteTransaction};
 
-use super::audit::kind_code;
+use super::audit::{kind_code, version_in};
 use super::read::actors_of;
 use super::record::{ActorRecord, MovieRecord};
 use super::tables::{
-    ACTORS, AUDIT, AUDIT_BY_KIND, AUDIT_BY_RECORD, CAST, LAST_ACTOR_ID, LAST_AUDIT_ID,
-    LAST_MOVIE_ID, META, MOVIES, VERSIONS,
+    ABOUT, ACTORS, AUDIT, CAST, LAST_ACTOR_ID, LAST_AUDIT_ID, LAST_MOVIE_ID, META, MOVIES, RECAST,
+    RECORD_SPACE,
 };
 use super::{Store, StoreError};
 use crate::audit::{AuditAction, AuditEntry, AuditRecord, Precondition};
@@ -154,10 +154,7 @@ struct Tables<'txn> {
     actors: Table<'txn, u64, &'static [u8]>,
     cast: Table<'txn, (u64, u64), ()>,
     meta: Table<'txn, &'static str, u64>,
-    audit: Table<'txn, u64, &'static [u8]>,
-    audit_by_kind: Table<'txn, (u8, u64), ()>,
-    audit_by_record: Table<'txn, (u64, u64), u8>,
-    versions: Table<'txn, (u8, u64), u64>,
+    audit: Table<'txn, (u8, u64, u64), &'static [u8]>,
     /// The time every entry of this transaction is stamped with.
     at: Timestamp,
 }
@@ -192,17 +189,14 @@ impl<'txn> Tables<'txn> {
             cast: txn.open_table(CAST)?,
             meta: txn.open_table(META)?,
             audit: txn.open_table(AUDIT)?,
-            audit_by_kind: txn.open_table(AUDIT_BY_KIND)?,
-            audit_by_record: txn.open_table(AUDIT_BY_RECORD)?,
-            versions: txn.open_table(VERSIONS)?,
             // Whole seconds, as the entries show them.
             at: Timestamp::from_second(Timestamp::now().as_second())
                 .unwrap_or(Timestamp::UNIX_EPOCH),
         })
     }
 
-    /// Appends the entry of `change` and makes its id the record's version
-    /// (a deleted record has none). Returns the entry's id.
+    /// Appends the entry of `change`, which makes its id the record's
+    /// version. Returns the entry's id.
     fn log(&mut self, subject: Option<&str>, change: Change) -> Result<u64, Error> {
         #[cfg(test)]
         if UNAUDITED.with(std::cell::Cell::get) {
@@ -210,7 +204,6 @@ impl<'txn> Tables<'txn> {
         }
         let id = self.next_id(LAST_AUDIT_ID)?;
         let kind = kind_code(change.kind);
-        let delete = change.action == AuditAction::Delete;
         let entry = AuditEntry {
             id,
             at: self.at,
@@ -224,31 +217,24 @@ impl<'txn> Tables<'txn> {
         let bytes = serde_json::to_vec(&entry)
             .map_err(|e| StoreError::Corrupt(format!("an audit entry did not encode: {e}")))?;
         self.audit
-            .insert(id, bytes.as_slice())
+            .insert((kind, id, 0), bytes.as_slice())
             .map_err(Error::redb)?;
-        self.audit_by_kind
-            .insert((kind, id), ())
+        self.audit
+            .insert((RECORD_SPACE + kind, change.record, id), ABOUT)
             .map_err(Error::redb)?;
-        self.audit_by_record
-            .insert((change.record, id), kind)
-            .map_err(Error::redb)?;
-        if delete {
-            self.versions
-                .remove((kind, change.record))
-                .map_err(Error::redb)?;
-        } else {
-            self.versions
-                .insert((kind, change.record), id)
-                .map_err(Error::redb)?;
-        }
         Ok(id)
     }
 
     /// Gives movie `id` the version `entry`, because its cast changed.
     fn recast(&mut self, id: Option<u64>, entry: u64) -> Result<(), Error> {
+        #[cfg(test)]
+        if UNAUDITED.with(std::cell::Cell::get) {
+            return Ok(());
+        }
         if let Some(id) = id {
-            self.versions
-                .insert((kind_code(RecordKind::Movie), id), entry)
+            let space = RECORD_SPACE + kind_code(RecordKind::Movie);
+            self.audit
+                .insert((space, id, entry), RECAST)
                 .map_err(Error::redb)?;
         }
         Ok(())
@@ -266,11 +252,7 @@ impl<'txn> Tables<'txn> {
         let Some(precondition) = precondition else {
             return Ok(());
         };
-        let version = self
-            .versions
-            .get((kind_code(kind), id))
-            .map_err(Error::redb)?
-            .map_or(0, |v| v.value());
+        let version = version_in(&self.audit, kind, id)?;
         if precondition.admits(version) {
             Ok(())
         } else {

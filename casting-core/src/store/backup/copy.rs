@@ -12,9 +12,7 @@ use super::SnapshotInfo;
 use super::error::{BackupError, damaged, foreign, guarded, one_line, write_error};
 use super::file::{fresh_file, install, temporary};
 use crate::store::Counts;
-use crate::store::tables::{
-    ACTORS, AUDIT, AUDIT_BY_KIND, AUDIT_BY_RECORD, CAST, META, MOVIES, VERSIONS,
-};
+use crate::store::tables::{ACTORS, AUDIT, CAST, META, MOVIES};
 
 /// Entries per transaction of a copy. Each transaction is a durable commit
 /// of a few megabytes, so the disk takes a copy in steps rather than in one
@@ -102,12 +100,9 @@ fn copy_into(from: &ReadTransaction, temp: &Path) -> Result<Counts, CopyFailure>
     copy_table(from, &db, CAST)?;
     // The audit log and the versions are part of the data: a restored
     // store must not give an ETag again or lose who changed what. A file
-    // of schema 1, which no server has opened since, has none of them, and
-    // its copy is a file of schema 1 too, migrated when opened.
+    // of schema 1, which no server has opened since, has no audit table,
+    // and its copy is a file of schema 1 too, migrated when opened.
     since_schema_2(copy_table(from, &db, AUDIT))?;
-    since_schema_2(copy_table(from, &db, AUDIT_BY_KIND))?;
-    since_schema_2(copy_table(from, &db, AUDIT_BY_RECORD))?;
-    since_schema_2(copy_table(from, &db, VERSIONS))?;
     db.close().map_err(write_failure)?;
     Ok(Counts { movies, actors })
 }

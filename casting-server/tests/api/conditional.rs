@@ -231,3 +231,28 @@ async fn a_cached_read_still_carries_the_etag_and_a_write_moves_it_on() {
     assert_eq!(stale.ok()["movie"]["actors"], json!([1]));
     assert_ne!(stale.header("etag"), Some(first.as_str()));
 }
+
+#[tokio::test]
+async fn head_answers_like_get_with_the_etag_and_the_304() {
+    let app = spawn_app().await;
+    app.create_actor("Ann", 40, "Female", None).await;
+    let etag = etag_of(&app, "/actors/1").await;
+    let head = send(app.authed(Method::HEAD, "/actors/1", &app.tokens.producer)).await;
+    assert_eq!(head.status, 200, "{head:?}");
+    assert_eq!(head.header("etag"), Some(etag.as_str()));
+    let fresh = send(
+        app.authed(Method::HEAD, "/actors/1", &app.tokens.producer)
+            .header("if-none-match", &etag),
+    )
+    .await;
+    assert_eq!(fresh.status, 304, "{fresh:?}");
+}
+
+#[tokio::test]
+async fn lists_carry_no_etag() {
+    let app = spawn_app().await;
+    app.create_movie("Universe", "2010-10-13").await;
+    let reply = app.get("/movies", &app.tokens.producer).await;
+    reply.ok();
+    assert_eq!(reply.header("etag"), None);
+}

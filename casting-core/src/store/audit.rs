@@ -11,7 +11,7 @@ use super::read::movie_in;
 use super::record::ActorRecord;
 use super::tables::{ABOUT, ACTORS, AUDIT, RECORD_SPACE};
 use super::{Store, StoreError};
-use crate::audit::{AuditEntry, AuditPage, AuditQuery, Versioned};
+use crate::audit::{AuditPage, AuditQuery, Versioned};
 use crate::model::{Actor, Movie, RecordKind};
 
 /// How a kind is spelt in the keys of the audit table.
@@ -39,11 +39,6 @@ pub(super) fn version_in(
         Some(row) => row?.0.value().2,
         None => 0,
     })
-}
-
-fn decode(bytes: &[u8]) -> Result<AuditEntry, StoreError> {
-    serde_json::from_slice(bytes)
-        .map_err(|e| StoreError::Corrupt(format!("malformed audit entry: {e}")))
 }
 
 /// The first `take` ids (with their kind) from the entries of `kind` above
@@ -153,7 +148,7 @@ impl Store {
                     let bytes = audit.get((kind_code(kind), id, 0))?.ok_or_else(|| {
                         StoreError::Corrupt(format!("the audit index names missing entry {id}"))
                     })?;
-                    decode(bytes.value())
+                    super::entry::decode(id, bytes.value())
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             let next = if more {

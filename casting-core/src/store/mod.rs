@@ -4,6 +4,7 @@
 mod audit;
 mod backup;
 mod damage;
+mod entry;
 mod error;
 mod index;
 mod read;

@@ -29,8 +29,9 @@ pub(crate) const LAST_ACTOR_ID: &str = "last_actor_id";
 /// feels most (measured: 0.83 of the unaudited rate, against 0.76 with four
 /// tables). The key is `(space, a, b)`:
 ///
-/// - `(kind, entry id, 0)`: the entry, as JSON (spaces 0 for movies and 1
-///   for actors), so the entries of one kind are one range, ascending;
+/// - `(kind, entry id, 0)`: the entry, in the layout of `entry.rs`
+///   (spaces 0 for movies and 1 for actors), so the entries of one kind
+///   are one range, ascending;
 /// - `(2 + kind, record id, entry id)`: one byte, [`ABOUT`] when the entry
 ///   is about that record, [`RECAST`] when it is an actor's entry that
 ///   changed that movie's cast. The entries of one record are one range,

@@ -214,8 +214,7 @@ impl<'txn> Tables<'txn> {
             before: change.before,
             after: change.after,
         };
-        let bytes = serde_json::to_vec(&entry)
-            .map_err(|e| StoreError::Corrupt(format!("an audit entry did not encode: {e}")))?;
+        let bytes = super::entry::encode(&entry);
         self.audit
             .insert((kind, id, 0), bytes.as_slice())
             .map_err(Error::redb)?;

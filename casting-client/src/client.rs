@@ -179,6 +179,25 @@ impl Client {
         T: DeserializeOwned,
         B: Serialize + ?Sized,
     {
+        self.send_with(method, segments, query, HeaderMap::new(), body)
+            .await
+            .map(|(answer, _)| answer)
+    }
+
+    /// [`Client::send`] with extra request `headers`, answering with the
+    /// response's headers too (for its `ETag`).
+    pub(crate) async fn send_with<T, B>(
+        &self,
+        method: Method,
+        segments: &[&str],
+        query: &[(&str, String)],
+        headers: HeaderMap,
+        body: Option<&B>,
+    ) -> Result<(T, HeaderMap), Error>
+    where
+        T: DeserializeOwned,
+        B: Serialize + ?Sized,
+    {
         let url = self.url(segments, query);
         let what = format!("{method} {}", url.path());
         // Serialised once, so that every attempt sends the same bytes.
@@ -186,9 +205,8 @@ impl Client {
             .map(serde_json::to_vec)
             .transpose()
             .map_err(|e| Error::config(format!("cannot serialise the body of {what}: {e}")))?;
-        // The extra headers of the request; no route sends one yet, but a
-        // PATCH with `If-Match` would be safe to repeat, and is decided here.
-        let headers = HeaderMap::new();
+        // A PATCH with `If-Match` is safe to repeat: a second attempt after
+        // a first that did land is refused with a 412, changing nothing.
         let repeatable = retry::is_repeatable(&method, &headers);
         let started = Instant::now();
         let mut attempts = 0;
@@ -206,8 +224,10 @@ impl Client {
                 )
                 .await
             {
-                Ok(Ok(bytes)) => {
-                    return serde_json::from_slice(&bytes).map_err(|e| Error::decode(&what, e));
+                Ok(Ok((bytes, answered))) => {
+                    return serde_json::from_slice(&bytes)
+                        .map(|answer| (answer, answered))
+                        .map_err(|e| Error::decode(&what, e));
                 }
                 Ok(Err(refusal)) => {
                     if refusal.status == StatusCode::UNAUTHORIZED
@@ -274,7 +294,7 @@ impl Client {
         headers: &HeaderMap,
         body: Option<&[u8]>,
         credential: Option<&Credential>,
-    ) -> Result<Result<Vec<u8>, Refusal>, Error> {
+    ) -> Result<Result<(Vec<u8>, HeaderMap), Refusal>, Error> {
         let mut request = self
             .inner
             .http
@@ -298,7 +318,7 @@ impl Client {
         let headers = response.headers().clone();
         let bytes = response.bytes().await.map_err(Error::body)?.to_vec();
         Ok(if status.is_success() {
-            Ok(bytes)
+            Ok((bytes, headers))
         } else {
             Err(Refusal {
                 status,

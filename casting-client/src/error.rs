@@ -49,6 +49,14 @@ pub enum Error {
         /// The server's message.
         message: String,
     },
+    /// 412 `precondition_failed`: the record changed since the ETag the
+    /// write was conditional on, so nothing was changed. Read it again and
+    /// decide anew.
+    #[error("412 precondition_failed: {message}")]
+    PreconditionFailed {
+        /// The server's message.
+        message: String,
+    },
     /// 405 `method_not_allowed`: the path exists with other methods.
     #[error("405 method_not_allowed: {message}")]
     MethodNotAllowed {
@@ -227,6 +235,7 @@ impl Error {
             Error::Forbidden { .. } => 403,
             Error::NotFound { .. } => 404,
             Error::MethodNotAllowed { .. } => 405,
+            Error::PreconditionFailed { .. } => 412,
             Error::PayloadTooLarge { .. } => 413,
             Error::UnsupportedMediaType { .. } => 415,
             Error::Invalid { .. } => 422,
@@ -244,6 +253,7 @@ impl Error {
             | Error::Forbidden { message }
             | Error::NotFound { message }
             | Error::MethodNotAllowed { message, .. }
+            | Error::PreconditionFailed { message }
             | Error::PayloadTooLarge { message }
             | Error::UnsupportedMediaType { message }
             | Error::Invalid { message, .. }
@@ -339,6 +349,7 @@ impl Error {
             (403, _) => Error::Forbidden { message },
             (404, _) => Error::NotFound { message },
             (405, _) => Error::MethodNotAllowed { allow, message },
+            (412, _) => Error::PreconditionFailed { message },
             (413, _) => Error::PayloadTooLarge { message },
             (415, _) => Error::UnsupportedMediaType { message },
             (422, _) => Error::Invalid {

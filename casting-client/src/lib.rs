@@ -12,17 +12,18 @@
 //! | route | method | permission |
 //! | --- | --- | --- |
 //! | `GET /movies` | [`Client::list_movies`], [`Client::stream_movies`] | `get:movies` |
-//! | `GET /movies/{id}` | [`Client::get_movie`] | `get:movies` |
+//! | `GET /movies/{id}` | [`Client::get_movie`], [`Client::get_movie_tagged`] | `get:movies` |
 //! | `POST /movies` | [`Client::create_movie`] | `post:movies` |
-//! | `PATCH /movies/{id}` | [`Client::update_movie`] | `patch:movies` |
-//! | `DELETE /movies/{id}` | [`Client::delete_movie`] | `delete:movies` |
+//! | `PATCH /movies/{id}` | [`Client::update_movie`], [`Client::update_movie_if_unchanged`] | `patch:movies` |
+//! | `DELETE /movies/{id}` | [`Client::delete_movie`], [`Client::delete_movie_if_unchanged`] | `delete:movies` |
 //! | `GET /movies/search` | [`Client::search_movies`], [`Client::stream_movie_search`] | `search:movies` |
 //! | `GET /actors` | [`Client::list_actors`], [`Client::stream_actors`] | `get:actors` |
-//! | `GET /actors/{id}` | [`Client::get_actor`] | `get:actors` |
+//! | `GET /actors/{id}` | [`Client::get_actor`], [`Client::get_actor_tagged`] | `get:actors` |
 //! | `POST /actors` | [`Client::create_actor`] | `post:actors` |
-//! | `PATCH /actors/{id}` | [`Client::update_actor`] | `patch:actors` |
-//! | `DELETE /actors/{id}` | [`Client::delete_actor`] | `delete:actors` |
+//! | `PATCH /actors/{id}` | [`Client::update_actor`], [`Client::update_actor_if_unchanged`] | `patch:actors` |
+//! | `DELETE /actors/{id}` | [`Client::delete_actor`], [`Client::delete_actor_if_unchanged`] | `delete:actors` |
 //! | `GET /actors/search` | [`Client::search_actors`], [`Client::stream_actor_search`] | `search:actors` |
+//! | `GET /audit` | [`Client::list_audit`], [`Client::stream_audit`] | `read:audit` |
 //! | `GET /health` | [`Client::health`] | none |
 //! | `GET /openapi.json` | [`Client::openapi`] | none |
 //!
@@ -35,7 +36,9 @@
 //!   (`credentials.rs`), cached and refreshed by one request at a time.
 //! - [`RetryPolicy`] (`retry.rs`): which requests are sent again, when,
 //!   and how long to wait.
-//! - `movies.rs`, `actors.rs`, `meta.rs`: one method per route.
+//! - `movies.rs`, `actors.rs`, `audit.rs`, `meta.rs`: one method per route.
+//! - [`Tagged`] (`conditional.rs`): a record read with its `ETag`, and the
+//!   writes made only if it is unchanged since.
 //! - [`RecordStream`] (`stream.rs`): a list or search walked page by page.
 //! - [`Error`] (`error.rs`): the contract's error table as an enum.
 //! - `wire.rs`: the bodies of the answers, with their verbatim keys.
@@ -82,8 +85,10 @@
 //! ```
 
 mod actors;
+mod audit;
 mod builder;
 mod client;
+mod conditional;
 mod credentials;
 mod error;
 mod meta;
@@ -95,10 +100,12 @@ mod wire;
 
 pub use builder::{ClientBuilder, DEFAULT_TIMEOUT, DEFAULT_USER_AGENT};
 pub use casting_core::{
-    Actor, ActorPatch, ActorQuery, Movie, MoviePatch, MovieQuery, NewActor, NewMovie, Page,
-    PageRequest, ReleaseDate, ReleaseDateError,
+    Actor, ActorPatch, ActorQuery, AuditAction, AuditEntry, AuditPage, AuditQuery, AuditRecord,
+    Movie, MoviePatch, MovieQuery, NewActor, NewMovie, Page, PageRequest, RecordKind, ReleaseDate,
+    ReleaseDateError,
 };
 pub use client::Client;
+pub use conditional::Tagged;
 pub use credentials::{ClientCredentials, DEFAULT_REFRESH_MARGIN};
 pub use error::{BoxError, Error, TransportKind, UnauthorizedCode};
 pub use meta::Health;

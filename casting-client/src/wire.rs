@@ -258,3 +258,25 @@ mod tests {
         );
     }
 }
+
+/// `GET /audit`
+#[derive(Deserialize)]
+pub(crate) struct AuditList {
+    pub(crate) entries: Vec<casting_core::AuditEntry>,
+    pub(crate) next: Option<u64>,
+}
+
+/// The parameters of a page of the audit log.
+pub(crate) fn audit_params(query: &casting_core::AuditQuery) -> Vec<(&'static str, String)> {
+    let mut params = vec![("limit", query.limit.to_string())];
+    if let Some(after) = query.after {
+        params.push(("after", after.to_string()));
+    }
+    if let Some(kind) = query.kind {
+        params.push(("kind", kind.as_str().to_owned()));
+    }
+    if let Some(record) = query.record {
+        params.push(("record", record.to_string()));
+    }
+    params
+}

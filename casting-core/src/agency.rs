@@ -4,10 +4,11 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::audit::{AuditPage, AuditQuery, MAX_AUDIT_LIMIT, Versioned};
 use crate::error::{Error, RecordKind};
 use crate::model::{Actor, ActorPatch, InvalidField, Movie, MoviePatch, NewActor, NewMovie};
 use crate::query::{ActorQuery, MAX_LIMIT, MovieQuery, Page, PageRequest};
-use crate::store::{Counts, Store, Write, Written};
+use crate::store::{CheckedWrite, Committed, Counts, Store, Write, Written};
 use crate::{Permission, Principal};
 
 /// The casting agency: the one entry point to its data.
@@ -71,13 +72,14 @@ impl Agency {
 
     /// The checks a write must pass before it reaches the store: the
     /// permission, then the input's rules. A server that batches writes
-    /// calls this per request, then hands the writes to
-    /// [`Store::write_batch`].
+    /// calls this per request, then hands the checked writes to
+    /// [`Store::commit`], which records them in the audit log under the
+    /// principal's subject.
     ///
     /// # Errors
     /// [`Error::Forbidden`] or [`Error::Invalid`].
-    pub fn check_write(principal: &Principal, write: &Write) -> Result<(), Error> {
-        let permission = match write {
+    pub fn check_write(principal: &Principal, write: Write) -> Result<CheckedWrite, Error> {
+        let permission = match &write {
             Write::CreateMovie(_) => Permission::PostMovies,
             Write::UpdateMovie(..) => Permission::PatchMovies,
             Write::DeleteMovie(_) => Permission::DeleteMovies,
@@ -86,19 +88,108 @@ impl Agency {
             Write::DeleteActor(_) => Permission::DeleteActors,
         };
         authorize(principal, permission)?;
-        match write {
+        match &write {
             Write::CreateMovie(input) => input.validate()?,
             Write::UpdateMovie(_, patch) => patch.validate()?,
             Write::CreateActor(input) => input.validate()?,
             Write::UpdateActor(_, patch) => patch.validate()?,
             Write::DeleteMovie(_) | Write::DeleteActor(_) => {}
         }
-        Ok(())
+        // A token without a subject leaves the entry's `sub` empty rather
+        // than naming an empty string.
+        let subject = Some(principal.subject.clone()).filter(|s| !s.is_empty());
+        Ok(CheckedWrite::new(write, subject))
+    }
+
+    /// Applies one checked write in its own durable transaction, honouring
+    /// its condition (see [`CheckedWrite::if_match`]).
+    ///
+    /// ```
+    /// # #[cfg(feature = "store")] {
+    /// use casting_core::{Agency, Error, MoviePatch, NewMovie, Precondition, Principal, Role, Write};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let agency = Agency::open(dir.path().join("casting.redb"))?;
+    /// let producer = Principal::with_role("ada", Role::Producer);
+    /// let movie = agency.create_movie(&producer, NewMovie {
+    ///     title: "Universe".into(),
+    ///     release: "2010-10-13".parse()?,
+    /// })?;
+    /// let read = agency.movie_versioned(&producer, movie.id)?;
+    /// let rename = |title: &str| Write::UpdateMovie(movie.id, MoviePatch {
+    ///     title: Some(title.into()),
+    ///     ..MoviePatch::default()
+    /// });
+    /// let unchanged = Precondition::OneOf(vec![read.version]);
+    /// let first = Agency::check_write(&producer, rename("Multiverse"))?.if_match(unchanged.clone());
+    /// agency.commit(first)?;
+    /// // The record changed since it was read, so the second write is refused.
+    /// let second = Agency::check_write(&producer, rename("Omniverse"))?.if_match(unchanged);
+    /// assert!(matches!(agency.commit(second), Err(Error::PreconditionFailed { .. })));
+    /// # }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::NotFound`], [`Error::PreconditionFailed`], [`Error::Invalid`]
+    /// or [`Error::Storage`].
+    pub fn commit(&self, write: CheckedWrite) -> Result<Committed, Error> {
+        let mut results = self.store.commit(vec![write])?;
+        results.pop().unwrap_or_else(|| {
+            Err(crate::StoreError::Corrupt("a batch of one gave no result".into()).into())
+        })
     }
 
     fn write(&self, principal: &Principal, write: Write) -> Result<Written, Error> {
-        Agency::check_write(principal, &write)?;
-        self.store.write(write)
+        let checked = Agency::check_write(principal, write)?;
+        self.commit(checked).map(|committed| committed.written)
+    }
+
+    /// The movie with `id` and its version (`get:movies`).
+    ///
+    /// # Errors
+    /// [`Error::Forbidden`], [`Error::NotFound`] or [`Error::Storage`].
+    pub fn movie_versioned(
+        &self,
+        principal: &Principal,
+        id: u64,
+    ) -> Result<Versioned<Movie>, Error> {
+        authorize(principal, Permission::GetMovies)?;
+        self.store.movie_versioned(id)?.ok_or(Error::NotFound {
+            kind: RecordKind::Movie,
+            id,
+        })
+    }
+
+    /// The actor with `id` and its version (`get:actors`).
+    ///
+    /// # Errors
+    /// [`Error::Forbidden`], [`Error::NotFound`] or [`Error::Storage`].
+    pub fn actor_versioned(
+        &self,
+        principal: &Principal,
+        id: u64,
+    ) -> Result<Versioned<Actor>, Error> {
+        authorize(principal, Permission::GetActors)?;
+        self.store.actor_versioned(id)?.ok_or(Error::NotFound {
+            kind: RecordKind::Actor,
+            id,
+        })
+    }
+
+    /// A page of the audit log (`read:audit`).
+    ///
+    /// # Errors
+    /// [`Error::Forbidden`], [`Error::Invalid`] for a limit outside 1 to
+    /// 1000, or [`Error::Storage`].
+    pub fn audit(&self, principal: &Principal, query: &AuditQuery) -> Result<AuditPage, Error> {
+        authorize(principal, Permission::ReadAudit)?;
+        if !(1..=MAX_AUDIT_LIMIT).contains(&query.limit) {
+            return Err(
+                InvalidField::new("limit", format!("must be from 1 to {MAX_AUDIT_LIMIT}")).into(),
+            );
+        }
+        Ok(self.store.audit(query)?)
     }
 
     /// A page of movies (`get:movies`).

@@ -1,24 +1,7 @@
 //! The one error of the service API.
 
+pub(crate) use crate::model::RecordKind;
 use crate::{InvalidField, Permission, StoreError};
-
-/// The kind of record an error is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RecordKind {
-    /// A movie.
-    Movie,
-    /// An actor.
-    Actor,
-}
-
-impl std::fmt::Display for RecordKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            RecordKind::Movie => "movie",
-            RecordKind::Actor => "actor",
-        })
-    }
-}
 
 /// Why an operation of the [`Agency`](crate::Agency) did not happen.
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +18,16 @@ pub enum Error {
         /// What was looked for.
         kind: RecordKind,
         /// The id that names nothing.
+        id: u64,
+    },
+    /// The write was conditional on a version of the record that is no
+    /// longer its current one (an `If-Match` that does not match); nothing
+    /// was changed.
+    #[error("the {kind} with id {id} has changed since the version the write was conditional on")]
+    PreconditionFailed {
+        /// The kind of the record.
+        kind: RecordKind,
+        /// The record's id.
         id: u64,
     },
     /// The input broke a rule; the field is named.

@@ -4,8 +4,11 @@
 //! # Layout
 //! - [`model`]: [`Movie`], [`Actor`], the inputs that create and change
 //!   them with the contract's validation rules, and [`ReleaseDate`].
-//! - [`permission`]: the ten [`Permission`]s, [`PermissionSet`], the three
+//! - [`permission`]: the eleven [`Permission`]s, [`PermissionSet`], the three
 //!   built-in [`Role`]s and the [`Principal`] a request acts as.
+//! - [`audit`]: the [`AuditEntry`]s every write appends, the pages they are
+//!   read in, and the [`Versioned`] records and [`Precondition`]s of
+//!   conditional writes.
 //! - [`query`]: list and search requests and the [`Page`] they return.
 //! - `store` (feature `store`, on by default): [`Store`], the redb file,
 //!   with its snapshots and checked restores ([`SnapshotInfo`], [`BackupError`]).
@@ -43,6 +46,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod audit;
 pub mod model;
 pub mod permission;
 pub mod query;
@@ -56,13 +60,18 @@ mod store;
 
 #[cfg(feature = "store")]
 pub use agency::{Agency, authorize};
+pub use audit::{
+    AuditAction, AuditEntry, AuditPage, AuditQuery, AuditRecord, Precondition, Versioned,
+};
 #[cfg(feature = "store")]
-pub use error::{Error, RecordKind};
+pub use error::Error;
 pub use model::{
-    Actor, ActorPatch, InvalidField, Movie, MoviePatch, NewActor, NewMovie, ReleaseDate,
-    ReleaseDateError,
+    Actor, ActorPatch, InvalidField, Movie, MoviePatch, NewActor, NewMovie, RecordKind,
+    ReleaseDate, ReleaseDateError,
 };
 pub use permission::{Permission, PermissionSet, Principal, Role};
 pub use query::{ActorQuery, MovieQuery, Page, PageRequest};
 #[cfg(feature = "store")]
-pub use store::{BackupError, Counts, SnapshotInfo, Store, StoreError, Write, Written};
+pub use store::{
+    BackupError, CheckedWrite, Committed, Counts, SnapshotInfo, Store, StoreError, Write, Written,
+};

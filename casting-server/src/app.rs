@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use casting_core::{Agency, Principal, RecordKind, Write, Written, authorize};
+use casting_core::{Agency, Precondition, Principal, RecordKind, Write, Written, authorize};
 use http::{Method, Request, StatusCode, header};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Body;
@@ -178,18 +178,25 @@ impl App {
             .map_err(ApiError::from)
     }
 
-    /// Checks a write for `principal`, then commits it through the writer.
+    /// Checks a write for `principal`, then commits it through the writer,
+    /// on `condition` when there is one. Answers with what `take` finds in
+    /// the result and the version the write gave its record.
     pub(crate) async fn write<T>(
         &self,
         principal: &Principal,
         write: Write,
+        condition: Option<Precondition>,
         take: fn(Written) -> Option<T>,
-    ) -> Result<T, ApiError> {
-        Agency::check_write(principal, &write)?;
-        let written = self.inner.writer.submit(write).await?;
-        take(written).ok_or_else(|| {
+    ) -> Result<(T, u64), ApiError> {
+        let mut checked = Agency::check_write(principal, write)?;
+        if let Some(condition) = condition {
+            checked = checked.if_match(condition);
+        }
+        let committed = self.inner.writer.submit(checked).await?;
+        let record = take(committed.written).ok_or_else(|| {
             ApiError::Internal("a write answered with a record of another kind".into())
-        })
+        })?;
+        Ok((record, committed.entry))
     }
 
     /// Answers one request; every failure becomes the contract's envelope.
@@ -307,8 +314,12 @@ impl App {
         if let Some(key) = cache_key.as_deref() {
             let hit = self.inner.cache.get(key, generation);
             self.inner.metrics.cache(hit.is_some());
-            if let Some(body) = hit {
-                return Ok(json_bytes(StatusCode::OK, body));
+            if let Some(kept) = hit {
+                let mut response = json_bytes(StatusCode::OK, kept.body);
+                if let Some(etag) = kept.etag {
+                    response.headers_mut().insert(header::ETAG, etag);
+                }
+                return Ok(not_modified(&parts.headers, response));
             }
         }
 
@@ -322,27 +333,52 @@ impl App {
             GetMovie(id) => MOVIES.get(self, p, id).await,
             CreateMovie => MOVIES.create(self, p, headers, body).await,
             UpdateMovie(id) => MOVIES.update(self, p, id, headers, body).await,
-            DeleteMovie(id) => MOVIES.delete(self, p, id).await,
+            DeleteMovie(id) => MOVIES.delete(self, p, id, headers).await,
             ListActors => ACTORS.list(self, p, query).await,
             SearchActors => routes::actors::search(self, p, query).await,
             GetActor(id) => ACTORS.get(self, p, id).await,
             CreateActor => ACTORS.create(self, p, headers, body).await,
             UpdateActor(id) => ACTORS.update(self, p, id, headers, body).await,
-            DeleteActor(id) => ACTORS.delete(self, p, id).await,
+            DeleteActor(id) => ACTORS.delete(self, p, id, headers).await,
+            Audit => routes::audit::list(self, p, query).await,
             Health | Ready | OpenApi | Docs | Jwks | DevToken => {
                 routes::meta::public(self, endpoint)
             }
         }?;
-        match cache_key {
+        let response = match cache_key {
             Some(key) if response.status() == StatusCode::OK => {
                 let (head, body) = response.into_parts();
                 // A full body cannot fail to collect: its error type is Infallible.
                 let Ok(collected) = body.collect().await;
                 let body = collected.to_bytes();
-                self.inner.cache.put(&key, generation, body.clone());
-                Ok(HttpResponse::from_parts(head, Full::new(body)))
+                let etag = head.headers.get(header::ETAG).cloned();
+                let kept = cache::Cached {
+                    body: body.clone(),
+                    etag,
+                };
+                self.inner.cache.put(&key, generation, kept);
+                HttpResponse::from_parts(head, Full::new(body))
             }
-            _ => Ok(response),
-        }
+            _ => response,
+        };
+        Ok(not_modified(&parts.headers, response))
     }
+}
+
+/// A 200 carrying an `ETag` that the request's `If-None-Match` names
+/// becomes a 304 with no body: the client's copy is current. Checked after
+/// the cache, so a hit and a miss answer alike.
+fn not_modified(request: &http::HeaderMap, response: HttpResponse) -> HttpResponse {
+    let current = response.headers().get(header::ETAG);
+    let fresh = response.status() == StatusCode::OK
+        && current.is_some_and(|etag| crate::http::etag::none_match(request, etag));
+    if !fresh {
+        return response;
+    }
+    let (mut head, _) = response.into_parts();
+    head.status = StatusCode::NOT_MODIFIED;
+    // RFC 9110 section 15.4.5: a 304 has no content, so nothing describes any.
+    head.headers.remove(header::CONTENT_TYPE);
+    head.headers.remove(header::CONTENT_LENGTH);
+    HttpResponse::from_parts(head, Full::new(Bytes::new()))
 }

@@ -7,7 +7,7 @@ use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 
-use casting_core::{Error, Store, StoreError, Write, Written};
+use casting_core::{CheckedWrite, Committed, Error, Store, StoreError};
 use tokio::sync::oneshot;
 
 use crate::metrics::{Metrics, SharedMetrics};
@@ -16,8 +16,8 @@ use crate::metrics::{Metrics, SharedMetrics};
 const MAX_BATCH: usize = 256;
 
 struct Job {
-    write: Write,
-    reply: oneshot::Sender<Result<Written, Error>>,
+    write: CheckedWrite,
+    reply: oneshot::Sender<Result<Committed, Error>>,
 }
 
 /// The handle requests submit writes through.
@@ -58,12 +58,14 @@ impl Writer {
         })
     }
 
-    /// Applies `write` durably and returns its result. The write must have
-    /// passed [`casting_core::Agency::check_write`].
+    /// Applies `write` durably, with its audit entries, and returns its
+    /// result. Only [`casting_core::Agency::check_write`] makes a
+    /// [`CheckedWrite`], so no write reaches the store unchecked.
     ///
     /// # Errors
-    /// The write's own refusal, or a storage error.
-    pub async fn submit(&self, write: Write) -> Result<Written, Error> {
+    /// The write's own refusal (a failed condition included), or a storage
+    /// error.
+    pub async fn submit(&self, write: CheckedWrite) -> Result<Committed, Error> {
         let (reply, answer) = oneshot::channel();
         {
             let queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
@@ -101,11 +103,11 @@ fn run(store: &Store, jobs: &Receiver<Job>, max_batch: usize, metrics: &Metrics)
                 Err(_) => break,
             }
         }
-        let (writes, replies): (Vec<Write>, Vec<_>) =
+        let (writes, replies): (Vec<CheckedWrite>, Vec<_>) =
             batch.into_iter().map(|j| (j.write, j.reply)).unzip();
         let size = writes.len();
         let started = std::time::Instant::now();
-        let committed = store.write_batch(writes);
+        let committed = store.commit(writes);
         metrics.commit(size, started.elapsed());
         match committed {
             Ok(results) => {

@@ -165,6 +165,7 @@ fn every_error() -> Vec<ApiError> {
         ApiError::Forbidden(Permission::GetMovies),
         ApiError::NotFound,
         ApiError::MethodNotAllowed("GET"),
+        ApiError::PreconditionFailed,
         ApiError::RequestTimeout,
         ApiError::TooManyFailures(1),
         ApiError::PayloadTooLarge(1),
@@ -180,6 +181,7 @@ fn every_error() -> Vec<ApiError> {
             | ApiError::Forbidden(_)
             | ApiError::NotFound
             | ApiError::MethodNotAllowed(_)
+            | ApiError::PreconditionFailed
             | ApiError::RequestTimeout
             | ApiError::TooManyFailures(_)
             | ApiError::PayloadTooLarge(_)

@@ -8,6 +8,8 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod actors;
+mod audit;
+mod conditional;
 mod credentials;
 mod errors;
 mod fake;

@@ -4,10 +4,12 @@
 mod actor;
 mod invalid;
 mod json;
+mod kind;
 mod movie;
 mod release_date;
 
 pub use actor::{Actor, ActorPatch, NewActor};
 pub use invalid::{InvalidField, MAX_AGE, MAX_GENDER_CHARS, MAX_TEXT_CHARS};
+pub use kind::{RecordKind, UnknownKind};
 pub use movie::{Movie, MoviePatch, NewMovie};
 pub use release_date::{ReleaseDate, ReleaseDateError};

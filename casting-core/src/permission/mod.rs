@@ -1,5 +1,5 @@
-//! Who may do what: the ten permissions of the original Auth0 API, sets of
-//! them, the three built-in roles, and the principal a request acts as.
+//! Who may do what: the ten permissions of the original Auth0 API and
+//! `read:audit` beside them, sets of them, the three built-in roles, and the principal a request acts as.
 
 mod principal;
 mod role;
@@ -35,16 +35,19 @@ pub enum Permission {
     SearchMovies,
     /// `search:actors`: search actors.
     SearchActors,
+    /// `read:audit`: read the audit log. Not in the original API: who
+    /// changed what is for the producers to see, not every reader.
+    ReadAudit,
 }
 
-/// The string is not one of the ten permissions.
+/// The string is not one of the eleven permissions.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown permission")]
 pub struct UnknownPermission;
 
 impl Permission {
     /// Every permission, in the contract's order.
-    pub const ALL: [Permission; 10] = [
+    pub const ALL: [Permission; 11] = [
         Permission::GetMovies,
         Permission::GetActors,
         Permission::PostMovies,
@@ -55,6 +58,7 @@ impl Permission {
         Permission::DeleteActors,
         Permission::SearchMovies,
         Permission::SearchActors,
+        Permission::ReadAudit,
     ];
 
     /// The wire spelling, such as `get:movies`.
@@ -70,6 +74,7 @@ impl Permission {
             Permission::DeleteActors => "delete:actors",
             Permission::SearchMovies => "search:movies",
             Permission::SearchActors => "search:actors",
+            Permission::ReadAudit => "read:audit",
         }
     }
 

@@ -14,7 +14,7 @@ pub enum Role {
     /// `director`: the assistant's, plus adding, changing and deleting
     /// actors and changing movies.
     Director,
-    /// `producer`: everything.
+    /// `producer`: everything, the audit log included.
     Producer,
 }
 
@@ -38,6 +38,7 @@ const DIRECTOR: PermissionSet = ASSISTANT.union(PermissionSet::of(&[
 const PRODUCER: PermissionSet = DIRECTOR.union(PermissionSet::of(&[
     Permission::PostMovies,
     Permission::DeleteMovies,
+    Permission::ReadAudit,
 ]));
 
 impl Role {
@@ -94,7 +95,8 @@ mod tests {
             Role::Director.permissions().to_string(),
             "get:movies get:actors post:actors patch:movies patch:actors delete:actors search:movies search:actors"
         );
-        assert_eq!(Role::Producer.permissions().len(), 10);
+        assert_eq!(Role::Producer.permissions().len(), 11);
+        assert!(Role::Producer.permissions().contains(Permission::ReadAudit));
     }
 
     #[test]
@@ -102,6 +104,17 @@ mod tests {
         let director = Role::Director.permissions();
         assert!(!director.contains(Permission::PostMovies));
         assert!(!director.contains(Permission::DeleteMovies));
+    }
+
+    #[test]
+    fn only_the_producer_may_read_the_audit_log() {
+        assert!(
+            !Role::Assistant
+                .permissions()
+                .contains(Permission::ReadAudit)
+        );
+        assert!(!Role::Director.permissions().contains(Permission::ReadAudit));
+        assert!(Role::Producer.permissions().contains(Permission::ReadAudit));
     }
 
     #[test]

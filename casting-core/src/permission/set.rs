@@ -130,7 +130,7 @@ mod tests {
 
     proptest! {
         #[test]
-        fn display_then_parse_is_identity(bits in 0u16..(1 << 10)) {
+        fn display_then_parse_is_identity(bits in 0u16..(1 << 11)) {
             let set: PermissionSet = Permission::ALL.into_iter().filter(|p| bits & p.bit() != 0).collect();
             let text = set.to_string();
             prop_assert_eq!(PermissionSet::parse_lenient(text.split(' ')), set);

@@ -1,8 +1,10 @@
 //! The redb store: every operation is one transaction, every commit is
 //! durable before it returns, and readers never block writers.
 
+mod audit;
 mod backup;
 mod damage;
+mod entry;
 mod error;
 mod index;
 mod read;
@@ -23,7 +25,7 @@ use redb::{
 pub use backup::{BackupError, SnapshotInfo};
 use damage::{Failure, contain};
 pub use error::StoreError;
-pub use write::{Write, Written};
+pub use write::{CheckedWrite, Committed, Write, Written};
 
 /// Counts of the records in a store.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

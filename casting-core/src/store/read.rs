@@ -70,6 +70,16 @@ impl MovieTables {
     }
 }
 
+/// The movie with `id` in the snapshot `txn`, with its cast.
+pub(super) fn movie_in(txn: &ReadTransaction, id: u64) -> Result<Option<Movie>, StoreError> {
+    let tables = MovieTables::open(txn)?;
+    let Some(bytes) = tables.movies.get(id)? else {
+        return Ok(None);
+    };
+    let record = MovieRecord::decode(bytes.value())?;
+    tables.movie(id, record).map(Some)
+}
+
 /// The ids of the actors cast in movie `id`, ascending.
 pub(super) fn actors_of(
     cast: &impl ReadableTable<(u64, u64), ()>,
@@ -159,14 +169,7 @@ impl Store {
     /// # Errors
     /// When the store fails.
     pub fn movie(&self, id: u64) -> Result<Option<Movie>, StoreError> {
-        self.guard(|| {
-            let tables = MovieTables::open(&self.read()?)?;
-            let Some(bytes) = tables.movies.get(id)? else {
-                return Ok(None);
-            };
-            let record = MovieRecord::decode(bytes.value())?;
-            tables.movie(id, record).map(Some)
-        })
+        self.guard(|| movie_in(&self.read()?, id))
     }
 
     /// The actor with `id`, if any.

@@ -3,12 +3,15 @@
 
 use redb::{ReadableTable, WriteTransaction};
 
-use super::tables::{ACTORS, CAST, META, MOVIES, SCHEMA_VERSION};
+use super::tables::{ACTORS, AUDIT, CAST, META, MOVIES, SCHEMA_VERSION};
 use crate::StoreError;
 
 /// The schema this build writes. Raise it with a step in [`migrate`] when
 /// the layout of a table changes.
-pub(crate) const CURRENT: u64 = 1;
+///
+/// - 1: movies, actors, their cast and the id sequences.
+/// - 2: the audit log, with its indexes and the records' versions.
+pub(crate) const CURRENT: u64 = 2;
 
 /// Brings the store in `txn` to [`CURRENT`], creating its tables when new.
 ///
@@ -26,13 +29,17 @@ pub(crate) fn migrate(txn: &WriteTransaction) -> Result<(), StoreError> {
             });
         }
         Some(found) if found == CURRENT => return Ok(()),
-        // Version 1 is the first layout, so an older file is only a new one:
-        // steps from version N to N + 1 go here as the layout changes.
         _ => {}
     }
+    // Creating a table that exists changes nothing, so one path serves a
+    // new file and every older one: version 1 to 2 only adds the audit
+    // table. The log of a migrated store starts empty, and its records
+    // are at version 0 until their first change, which gives them a
+    // version above every entry id before it, so no ETag comes back.
     txn.open_table(MOVIES)?;
     txn.open_table(ACTORS)?;
     txn.open_table(CAST)?;
+    txn.open_table(AUDIT)?;
     meta.insert(SCHEMA_VERSION, CURRENT)?;
     Ok(())
 }

@@ -29,7 +29,7 @@ use crate::query::{ActorQuery, MovieQuery, Page, PageRequest};
 /// steps create, delete and pass by the others.
 const IDS: std::ops::Range<u64> = 0..12;
 
-fn temp_path() -> (TempDir, PathBuf) {
+pub(super) fn temp_path() -> (TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("casting.redb");
     (dir, path)
@@ -302,7 +302,7 @@ fn create_actor(movie_id: impl Strategy<Value = u64>) -> impl Strategy<Value = W
     )
 }
 
-fn write() -> impl Strategy<Value = Write> {
+pub(super) fn write() -> impl Strategy<Value = Write> {
     let movie_patch = (prop::option::of(text()), prop::option::of(release()))
         .prop_map(|(title, release)| MoviePatch { title, release });
     let actor_patch = (

@@ -1,16 +1,24 @@
 //! Writes: each is checked before it changes anything, so a batch of
 //! independent writes can share one transaction and one durable commit, and
-//! a write that is refused leaves its batch-mates untouched.
+//! a write that is refused leaves its batch-mates untouched. Each write that
+//! is applied appends its audit entries in that same transaction, so an
+//! acknowledged write always has them and a refused or lost one never does.
 
 use std::sync::PoisonError;
 use std::sync::atomic::Ordering;
 
+use jiff::Timestamp;
 use redb::{ReadableTable, Table, WriteTransaction};
 
+use super::audit::{kind_code, version_in};
 use super::read::actors_of;
 use super::record::{ActorRecord, MovieRecord};
-use super::tables::{ACTORS, CAST, LAST_ACTOR_ID, LAST_MOVIE_ID, META, MOVIES};
+use super::tables::{
+    ABOUT, ACTORS, AUDIT, CAST, LAST_ACTOR_ID, LAST_AUDIT_ID, LAST_MOVIE_ID, META, MOVIES, RECAST,
+    RECORD_SPACE,
+};
 use super::{Store, StoreError};
+use crate::audit::{AuditAction, AuditEntry, AuditRecord, Precondition};
 use crate::error::{Error, RecordKind};
 use crate::model::{Actor, ActorPatch, InvalidField, Movie, MoviePatch, NewActor, NewMovie};
 
@@ -69,6 +77,61 @@ impl Written {
     }
 }
 
+/// A write that has passed the [`Agency`](crate::Agency)'s checks, with who
+/// made it and, optionally, the version of the record it is conditional on.
+///
+/// Only [`Agency::check_write`](crate::Agency::check_write) makes one, so a
+/// write that reaches [`Store::commit`] with a subject has been allowed for
+/// that subject: the audit log names who was allowed, not who claimed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckedWrite {
+    write: Write,
+    subject: Option<String>,
+    precondition: Option<Precondition>,
+}
+
+impl CheckedWrite {
+    /// A write made by `subject` (none for an embedder's own writes).
+    pub(crate) fn new(write: Write, subject: Option<String>) -> Self {
+        CheckedWrite {
+            write,
+            subject,
+            precondition: None,
+        }
+    }
+
+    /// The write.
+    pub fn write(&self) -> &Write {
+        &self.write
+    }
+
+    /// The subject the write is recorded under in the audit log.
+    pub fn subject(&self) -> Option<&str> {
+        self.subject.as_deref()
+    }
+
+    /// This write, made only if the record's version meets `precondition`
+    /// when the write's transaction runs: checked there, rather than by a
+    /// read before, so two writes conditional on the same version cannot
+    /// both succeed. Without effect on a create, which has no record yet.
+    #[must_use]
+    pub fn if_match(mut self, precondition: Precondition) -> Self {
+        self.precondition = Some(precondition);
+        self
+    }
+}
+
+/// What an applied write did, and where the audit log has it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Committed {
+    /// The record as created or changed, or the deleted id.
+    pub written: Written,
+    /// The id of the audit entry the write appended for its own record,
+    /// which is also that record's new version. (Deleting a movie appends
+    /// entries for the actors it detached after this one.)
+    pub entry: u64,
+}
+
 /// What a delete removes, which its result (an id) does not say.
 enum Deleted {
     Movie(u64),
@@ -91,6 +154,27 @@ struct Tables<'txn> {
     actors: Table<'txn, u64, &'static [u8]>,
     cast: Table<'txn, (u64, u64), ()>,
     meta: Table<'txn, &'static str, u64>,
+    audit: Table<'txn, (u8, u64, u64), &'static [u8]>,
+    /// The time every entry of this transaction is stamped with.
+    at: Timestamp,
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Set only by the measurement of what the audit log costs, and only on
+    /// its own thread: the writes that thread makes append no entry and
+    /// set no version, as before the log existed, so both can be timed in
+    /// one process, alternately. Not compiled outside tests.
+    pub(super) static UNAUDITED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// One entry to append, before it has an id.
+struct Change {
+    action: AuditAction,
+    kind: RecordKind,
+    record: u64,
+    before: Option<AuditRecord>,
+    after: Option<AuditRecord>,
 }
 
 fn not_found(kind: RecordKind, id: u64) -> Error {
@@ -104,7 +188,75 @@ impl<'txn> Tables<'txn> {
             actors: txn.open_table(ACTORS)?,
             cast: txn.open_table(CAST)?,
             meta: txn.open_table(META)?,
+            audit: txn.open_table(AUDIT)?,
+            // Whole seconds, as the entries show them.
+            at: Timestamp::from_second(Timestamp::now().as_second())
+                .unwrap_or(Timestamp::UNIX_EPOCH),
         })
+    }
+
+    /// Appends the entry of `change`, which makes its id the record's
+    /// version. Returns the entry's id.
+    fn log(&mut self, subject: Option<&str>, change: Change) -> Result<u64, Error> {
+        #[cfg(test)]
+        if UNAUDITED.with(std::cell::Cell::get) {
+            return Ok(0);
+        }
+        let id = self.next_id(LAST_AUDIT_ID)?;
+        let kind = kind_code(change.kind);
+        let entry = AuditEntry {
+            id,
+            at: self.at,
+            sub: subject.map(str::to_owned),
+            action: change.action,
+            kind: change.kind,
+            record: change.record,
+            before: change.before,
+            after: change.after,
+        };
+        let bytes = super::entry::encode(&entry);
+        self.audit
+            .insert((kind, id, 0), bytes.as_slice())
+            .map_err(Error::redb)?;
+        self.audit
+            .insert((RECORD_SPACE + kind, change.record, id), ABOUT)
+            .map_err(Error::redb)?;
+        Ok(id)
+    }
+
+    /// Gives movie `id` the version `entry`, because its cast changed.
+    fn recast(&mut self, id: Option<u64>, entry: u64) -> Result<(), Error> {
+        #[cfg(test)]
+        if UNAUDITED.with(std::cell::Cell::get) {
+            return Ok(());
+        }
+        if let Some(id) = id {
+            let space = RECORD_SPACE + kind_code(RecordKind::Movie);
+            self.audit
+                .insert((space, id, entry), RECAST)
+                .map_err(Error::redb)?;
+        }
+        Ok(())
+    }
+
+    /// Refuses the write when the record's version does not meet its
+    /// condition. Runs after the record is known to exist: a missing
+    /// record is not found whatever the condition says.
+    fn check(
+        &self,
+        kind: RecordKind,
+        id: u64,
+        precondition: Option<&Precondition>,
+    ) -> Result<(), Error> {
+        let Some(precondition) = precondition else {
+            return Ok(());
+        };
+        let version = version_in(&self.audit, kind, id)?;
+        if precondition.admits(version) {
+            Ok(())
+        } else {
+            Err(Error::PreconditionFailed { kind, id })
+        }
     }
 
     /// The next id of a sequence. Ids are never reused because the last
@@ -174,7 +326,14 @@ impl<'txn> Tables<'txn> {
         Ok(())
     }
 
-    fn apply(&mut self, write: Write) -> Result<Written, Error> {
+    fn apply(&mut self, checked: CheckedWrite) -> Result<Committed, Error> {
+        let CheckedWrite {
+            write,
+            subject,
+            precondition,
+        } = checked;
+        let sub = subject.as_deref();
+        let condition = precondition.as_ref();
         match write {
             Write::CreateMovie(input) => {
                 let id = self.next_id(LAST_MOVIE_ID)?;
@@ -183,12 +342,19 @@ impl<'txn> Tables<'txn> {
                     release: input.release,
                 };
                 self.put_movie(id, &record)?;
-                Ok(Written::Movie(record.into_movie(id, Vec::new())))
+                let movie = record.into_movie(id, Vec::new());
+                let entry = self.log(sub, Change::create(AuditRecord::Movie(movie.clone())))?;
+                Ok(Committed {
+                    written: Written::Movie(movie),
+                    entry,
+                })
             }
             Write::UpdateMovie(id, patch) => {
                 let mut record = self
                     .movie_record(id)?
                     .ok_or(not_found(RecordKind::Movie, id))?;
+                self.check(RecordKind::Movie, id, condition)?;
+                let before = self.movie(id, record.clone())?;
                 if let Some(title) = patch.title {
                     record.title = title;
                 }
@@ -196,20 +362,45 @@ impl<'txn> Tables<'txn> {
                     record.release = release;
                 }
                 self.put_movie(id, &record)?;
-                self.movie(id, record).map(Written::Movie)
+                let after = record.into_movie(id, before.actors.clone());
+                let entry = self.log(
+                    sub,
+                    Change::update(
+                        AuditRecord::Movie(before),
+                        AuditRecord::Movie(after.clone()),
+                    ),
+                )?;
+                Ok(Committed {
+                    written: Written::Movie(after),
+                    entry,
+                })
             }
             Write::DeleteMovie(id) => {
-                if self.movies.remove(id).map_err(Error::redb)?.is_none() {
-                    return Err(not_found(RecordKind::Movie, id));
-                }
-                for actor_id in actors_of(&self.cast, id)? {
+                let record = self
+                    .movie_record(id)?
+                    .ok_or(not_found(RecordKind::Movie, id))?;
+                self.check(RecordKind::Movie, id, condition)?;
+                let before = self.movie(id, record)?;
+                self.movies.remove(id).map_err(Error::redb)?;
+                let cast = before.actors.clone();
+                let entry = self.log(sub, Change::delete(AuditRecord::Movie(before)))?;
+                for actor_id in cast {
                     let mut record = self.actor_record(actor_id)?.ok_or_else(|| {
                         StoreError::Corrupt(format!("cast names missing actor {actor_id}"))
                     })?;
+                    let was = record.clone().into_actor(actor_id);
                     record.movie_id = None;
                     self.put_actor(actor_id, &record, Some(id))?;
+                    let now = record.into_actor(actor_id);
+                    self.log(
+                        sub,
+                        Change::update(AuditRecord::Actor(was), AuditRecord::Actor(now)),
+                    )?;
                 }
-                Ok(Written::Deleted(id))
+                Ok(Committed {
+                    written: Written::Deleted(id),
+                    entry,
+                })
             }
             Write::CreateActor(input) => {
                 if let Some(movie_id) = input.movie_id {
@@ -223,15 +414,23 @@ impl<'txn> Tables<'txn> {
                     movie_id: input.movie_id,
                 };
                 self.put_actor(id, &record, None)?;
-                Ok(Written::Actor(record.into_actor(id)))
+                let actor = record.into_actor(id);
+                let entry = self.log(sub, Change::create(AuditRecord::Actor(actor.clone())))?;
+                self.recast(actor.movie_id, entry)?;
+                Ok(Committed {
+                    written: Written::Actor(actor),
+                    entry,
+                })
             }
             Write::UpdateActor(id, patch) => {
                 let mut record = self
                     .actor_record(id)?
                     .ok_or(not_found(RecordKind::Actor, id))?;
+                self.check(RecordKind::Actor, id, condition)?;
                 if let Some(Some(movie_id)) = patch.movie_id {
                     self.check_movie_exists(movie_id)?;
                 }
+                let before = record.clone().into_actor(id);
                 let old_movie = record.movie_id;
                 if let Some(name) = patch.name {
                     record.name = name;
@@ -246,18 +445,85 @@ impl<'txn> Tables<'txn> {
                     record.movie_id = movie_id;
                 }
                 self.put_actor(id, &record, old_movie)?;
-                Ok(Written::Actor(record.into_actor(id)))
+                let after = record.into_actor(id);
+                let entry = self.log(
+                    sub,
+                    Change::update(
+                        AuditRecord::Actor(before),
+                        AuditRecord::Actor(after.clone()),
+                    ),
+                )?;
+                if old_movie != after.movie_id {
+                    self.recast(old_movie, entry)?;
+                    self.recast(after.movie_id, entry)?;
+                }
+                Ok(Committed {
+                    written: Written::Actor(after),
+                    entry,
+                })
             }
             Write::DeleteActor(id) => {
                 let record = self
                     .actor_record(id)?
                     .ok_or(not_found(RecordKind::Actor, id))?;
+                self.check(RecordKind::Actor, id, condition)?;
                 self.actors.remove(id).map_err(Error::redb)?;
                 if let Some(movie_id) = record.movie_id {
                     self.cast.remove((movie_id, id)).map_err(Error::redb)?;
                 }
-                Ok(Written::Deleted(id))
+                let movie_id = record.movie_id;
+                let entry = self.log(
+                    sub,
+                    Change::delete(AuditRecord::Actor(record.into_actor(id))),
+                )?;
+                self.recast(movie_id, entry)?;
+                Ok(Committed {
+                    written: Written::Deleted(id),
+                    entry,
+                })
             }
+        }
+    }
+}
+
+impl Change {
+    fn kind_of(record: &AuditRecord) -> (RecordKind, u64) {
+        match record {
+            AuditRecord::Movie(movie) => (RecordKind::Movie, movie.id),
+            AuditRecord::Actor(actor) => (RecordKind::Actor, actor.id),
+        }
+    }
+
+    fn create(after: AuditRecord) -> Self {
+        let (kind, record) = Change::kind_of(&after);
+        Change {
+            action: AuditAction::Create,
+            kind,
+            record,
+            before: None,
+            after: Some(after),
+        }
+    }
+
+    fn update(before: AuditRecord, after: AuditRecord) -> Self {
+        let (kind, record) = Change::kind_of(&after);
+        Change {
+            action: AuditAction::Update,
+            kind,
+            record,
+            before: Some(before),
+            after: Some(after),
+        }
+    }
+
+    fn delete(before: AuditRecord) -> Self {
+        let (kind, record) = Change::kind_of(&before);
+        Change {
+            action: AuditAction::Delete,
+            kind,
+            record,
+            before: Some(before),
+            after: None,
         }
     }
 }
@@ -279,7 +545,10 @@ impl Store {
     /// Applies independent writes in one transaction with one durable
     /// commit, in order, each with its own result: a refused write changes
     /// nothing and does not stop the others. Results are final once this
-    /// returns `Ok`.
+    /// returns `Ok`. The writes are recorded in the audit log without a
+    /// subject: a caller acting for someone goes through
+    /// [`Agency::check_write`](crate::Agency::check_write) and
+    /// [`Store::commit`].
     ///
     /// # Errors
     /// When the store fails, the whole batch is rolled back and this error
@@ -288,14 +557,36 @@ impl Store {
         &self,
         writes: Vec<Write>,
     ) -> Result<Vec<Result<Written, Error>>, StoreError> {
-        self.guard(|| self.write_batch_unguarded(writes))
+        let checked = writes
+            .into_iter()
+            .map(|write| CheckedWrite::new(write, None))
+            .collect();
+        Ok(self
+            .commit(checked)?
+            .into_iter()
+            .map(|result| result.map(|committed| committed.written))
+            .collect())
     }
 
-    fn write_batch_unguarded(
+    /// Applies checked writes as [`Store::write_batch`] does, each recorded
+    /// in the audit log under its subject, each refused with
+    /// [`Error::PreconditionFailed`] when its record's version does not
+    /// meet its condition.
+    ///
+    /// # Errors
+    /// As [`Store::write_batch`].
+    pub fn commit(
         &self,
-        writes: Vec<Write>,
-    ) -> Result<Vec<Result<Written, Error>>, StoreError> {
-        let deletes: Vec<Option<Deleted>> = writes.iter().map(Deleted::of).collect();
+        writes: Vec<CheckedWrite>,
+    ) -> Result<Vec<Result<Committed, Error>>, StoreError> {
+        self.guard(|| self.commit_unguarded(writes))
+    }
+
+    fn commit_unguarded(
+        &self,
+        writes: Vec<CheckedWrite>,
+    ) -> Result<Vec<Result<Committed, Error>>, StoreError> {
+        let deletes: Vec<Option<Deleted>> = writes.iter().map(|w| Deleted::of(&w.write)).collect();
         let txn = self.begin_write()?;
         let results = {
             let mut tables = Tables::open(&txn)?;
@@ -319,14 +610,14 @@ impl Store {
     }
 
     /// Brings the actor index in step with a commit.
-    fn update_index(&self, deletes: &[Option<Deleted>], results: &[Result<Written, Error>]) {
+    fn update_index(&self, deletes: &[Option<Deleted>], results: &[Result<Committed, Error>]) {
         let mut guard = self
             .actor_index
             .write()
             .unwrap_or_else(PoisonError::into_inner);
         let Some(index) = guard.as_mut() else { return };
         for (deleted, result) in deletes.iter().zip(results) {
-            match (deleted, result) {
+            match (deleted, result.as_ref().map(|c| &c.written)) {
                 (_, Ok(Written::Actor(actor))) => index.upsert(actor),
                 (Some(Deleted::Actor(id)), Ok(_)) => index.remove(*id),
                 (Some(Deleted::Movie(id)), Ok(_)) => index.unassign(*id),

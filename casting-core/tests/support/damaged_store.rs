@@ -148,7 +148,10 @@ impl Report {
         match result {
             Err(Error::Storage(error)) => self.store_error(path, &error),
             Err(Error::NotFound { .. } | Error::Invalid(_)) | Ok(_) => {}
-            Err(error @ Error::Forbidden { .. }) => panic!("refused: {error}"),
+            // Neither can happen: the writes are a producer's, unconditional.
+            Err(error @ (Error::Forbidden { .. } | Error::PreconditionFailed { .. })) => {
+                panic!("refused: {error}")
+            }
         }
     }
 }

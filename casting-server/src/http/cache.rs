@@ -4,12 +4,14 @@
 //! next commit moves it on, so its body is kept under `g` and served to the
 //! same request (path and query) without touching the store or the JSON
 //! encoder; any commit empties the cache. Only what a request was already
-//! authorised to read is served from it.
+//! authorised to read is served from it. A record's `ETag` is kept beside
+//! its body: it was read in the same snapshot, so it stays as valid.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
 use bytes::Bytes;
+use http::HeaderValue;
 
 use super::query;
 use super::router::Endpoint;
@@ -20,10 +22,31 @@ pub const DEFAULT_MAX_BYTES: usize = 8 * 1024 * 1024;
 /// more than one encoding.
 const MAX_BODY_BYTES: usize = 256 * 1024;
 
+/// A kept response: its body, and the record's `ETag` when it has one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cached {
+    /// The JSON body.
+    pub body: Bytes,
+    /// The `ETag` the response carried.
+    pub etag: Option<HeaderValue>,
+}
+
+impl Cached {
+    fn len(&self) -> usize {
+        self.body.len() + self.etag.as_ref().map_or(0, HeaderValue::len)
+    }
+}
+
+impl From<Bytes> for Cached {
+    fn from(body: Bytes) -> Self {
+        Cached { body, etag: None }
+    }
+}
+
 #[derive(Debug, Default)]
 struct Entries {
     generation: u64,
-    bodies: HashMap<Box<str>, Bytes>,
+    bodies: HashMap<Box<str>, Cached>,
     /// The bytes of every key and body held.
     bytes: usize,
 }
@@ -92,8 +115,8 @@ impl ResponseCache {
         }
     }
 
-    /// The body kept for `key`, if it was read at `generation`.
-    pub fn get(&self, key: &str, generation: u64) -> Option<Bytes> {
+    /// The response kept for `key`, if it was read at `generation`.
+    pub fn get(&self, key: &str, generation: u64) -> Option<Cached> {
         if self.max_bytes == 0 {
             return None;
         }
@@ -109,9 +132,10 @@ impl ResponseCache {
     /// the body would take the cache past its bound, the cache starts
     /// afresh: simpler than any eviction order, and a read that misses
     /// costs only one encoding.
-    pub fn put(&self, key: &str, generation: u64, body: Bytes) {
-        let size = key.len() + body.len();
-        if body.len() > MAX_BODY_BYTES || size > self.max_bytes {
+    pub fn put(&self, key: &str, generation: u64, kept: impl Into<Cached>) {
+        let kept = kept.into();
+        let size = key.len() + kept.len();
+        if kept.body.len() > MAX_BODY_BYTES || size > self.max_bytes {
             return;
         }
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
@@ -123,7 +147,7 @@ impl ResponseCache {
             entries.bodies.clear();
             entries.bytes = 0;
         }
-        if let Some(old) = entries.bodies.insert(key.into(), body) {
+        if let Some(old) = entries.bodies.insert(key.into(), kept) {
             entries.bytes -= key.len() + old.len();
         }
         entries.bytes += size;
@@ -146,9 +170,12 @@ mod tests {
     fn a_body_is_served_only_at_its_generation() {
         let cache = ResponseCache::default();
         cache.put("/movies", 3, Bytes::from_static(b"three"));
-        assert_eq!(cache.get("/movies", 3), Some(Bytes::from_static(b"three")));
-        assert_eq!(cache.get("/movies", 4), None);
-        assert_eq!(cache.get("/actors", 3), None);
+        assert_eq!(
+            cache.get("/movies", 3).map(|c| c.body),
+            Some(Bytes::from_static(b"three"))
+        );
+        assert_eq!(cache.get("/movies", 4).map(|c| c.body), None);
+        assert_eq!(cache.get("/actors", 3).map(|c| c.body), None);
     }
 
     #[test]
@@ -156,10 +183,13 @@ mod tests {
         let cache = ResponseCache::default();
         cache.put("/a", 1, Bytes::from_static(b"a1"));
         cache.put("/b", 2, Bytes::from_static(b"b2"));
-        assert_eq!(cache.get("/a", 1), None);
-        assert_eq!(cache.get("/b", 2), Some(Bytes::from_static(b"b2")));
+        assert_eq!(cache.get("/a", 1).map(|c| c.body), None);
+        assert_eq!(
+            cache.get("/b", 2).map(|c| c.body),
+            Some(Bytes::from_static(b"b2"))
+        );
         cache.put("/a", 1, Bytes::from_static(b"late"));
-        assert_eq!(cache.get("/a", 2), None);
+        assert_eq!(cache.get("/a", 2).map(|c| c.body), None);
     }
 
     #[test]
@@ -173,10 +203,10 @@ mod tests {
             );
             assert!(cache.bytes() <= 10_000, "{} bytes", cache.bytes());
         }
-        assert!(cache.get("/movies?limit=999", 0).is_some());
+        assert!(cache.get("/movies?limit=999", 0).map(|c| c.body).is_some());
         cache.put("/movies?limit=999", 0, Bytes::from(vec![b'y'; 10]));
         assert_eq!(
-            cache.get("/movies?limit=999", 0),
+            cache.get("/movies?limit=999", 0).map(|c| c.body),
             Some(Bytes::from(vec![b'y'; 10]))
         );
     }
@@ -185,7 +215,7 @@ mod tests {
     fn a_bound_of_zero_keeps_nothing() {
         let cache = ResponseCache::new(0);
         cache.put("/movies", 0, Bytes::from_static(b"x"));
-        assert_eq!(cache.get("/movies", 0), None);
+        assert_eq!(cache.get("/movies", 0).map(|c| c.body), None);
     }
 
     #[test]
@@ -223,9 +253,20 @@ mod tests {
     }
 
     #[test]
+    fn an_etag_is_kept_beside_its_body() {
+        let cache = ResponseCache::default();
+        let kept = Cached {
+            body: Bytes::from_static(b"{}"),
+            etag: Some(HeaderValue::from_static("\"1-2\"")),
+        };
+        cache.put("/movies/1", 0, kept.clone());
+        assert_eq!(cache.get("/movies/1", 0), Some(kept));
+    }
+
+    #[test]
     fn large_bodies_are_not_kept() {
         let cache = ResponseCache::default();
         cache.put("/big", 0, Bytes::from(vec![b' '; MAX_BODY_BYTES + 1]));
-        assert_eq!(cache.get("/big", 0), None);
+        assert_eq!(cache.get("/big", 0).map(|c| c.body), None);
     }
 }

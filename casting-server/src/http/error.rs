@@ -24,6 +24,9 @@ pub enum ApiError {
     /// 404: no such route or record.
     #[error("resource not found")]
     NotFound,
+    /// 412: an `If-Match` names none of the record's current versions.
+    #[error("precondition failed: the record has changed since the given ETag")]
+    PreconditionFailed,
     /// 405: the path exists with other methods.
     #[error("method not allowed")]
     MethodNotAllowed(&'static str),
@@ -78,6 +81,9 @@ impl ApiError {
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "permission_denied"),
             ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            ApiError::PreconditionFailed => {
+                (StatusCode::PRECONDITION_FAILED, "precondition_failed")
+            }
             ApiError::RequestTimeout => (StatusCode::REQUEST_TIMEOUT, "request_timeout"),
             ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             ApiError::TooManyFailures(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
@@ -145,6 +151,7 @@ impl From<casting_core::Error> for ApiError {
         match error {
             Error::Forbidden { missing } => ApiError::Forbidden(missing),
             Error::NotFound { .. } => ApiError::NotFound,
+            Error::PreconditionFailed { .. } => ApiError::PreconditionFailed,
             Error::Invalid(invalid) => ApiError::Unprocessable(invalid.to_string()),
             Error::Storage(e) => ApiError::Internal(e.to_string()),
         }
@@ -216,6 +223,17 @@ mod tests {
         assert_eq!(status, 405);
         assert_eq!(h[header::ALLOW], "GET, POST");
         assert_eq!(body["code"], "method_not_allowed");
+    }
+
+    #[tokio::test]
+    async fn a_failed_precondition_is_a_412() {
+        let core = casting_core::Error::PreconditionFailed {
+            kind: casting_core::RecordKind::Actor,
+            id: 3,
+        };
+        let (status, _, body) = body_of(ApiError::from(core)).await;
+        assert_eq!(status, 412);
+        assert_eq!(body["code"], "precondition_failed");
     }
 
     #[tokio::test]

@@ -4,6 +4,7 @@
 pub mod body;
 pub mod cache;
 pub mod error;
+pub mod etag;
 pub mod query;
 pub mod request_id;
 pub mod response;

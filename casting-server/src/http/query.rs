@@ -5,8 +5,9 @@
 use std::borrow::Cow;
 use std::str::FromStr;
 
+use casting_core::audit::{DEFAULT_AUDIT_LIMIT, MAX_AUDIT_LIMIT};
 use casting_core::query::MAX_LIMIT;
-use casting_core::{ActorQuery, MovieQuery, PageRequest};
+use casting_core::{ActorQuery, AuditQuery, MovieQuery, PageRequest, RecordKind};
 
 use super::error::ApiError;
 
@@ -25,6 +26,9 @@ pub(crate) const MOVIE_SEARCH: [&str; 5] =
 pub(crate) const ACTOR_SEARCH: [&str; 7] = [
     "q", "gender", "min_age", "max_age", "movie_id", "limit", "after",
 ];
+
+/// The parameters of the audit log.
+pub(crate) const AUDIT: [&str; 4] = ["limit", "after", "kind", "record"];
 
 fn bad(name: &str, reason: &str) -> ApiError {
     ApiError::BadRequest(format!("query parameter {name}: {reason}"))
@@ -86,6 +90,32 @@ impl<'a> Params<'a> {
 /// 400 for a repeated or malformed parameter.
 pub fn page(query: Option<&str>) -> Result<PageRequest, ApiError> {
     Params::parse(query, &PAGE)?.page()
+}
+
+/// A page of the audit log: always limited, 100 entries unless told.
+///
+/// # Errors
+/// 400 for a repeated or malformed parameter, a `kind` other than `movie`
+/// or `actor`, or a `record` that is not a positive id.
+pub fn audit(query: Option<&str>) -> Result<AuditQuery, ApiError> {
+    let params = Params::parse(query, &AUDIT)?;
+    let limits = "must be an integer from 1 to 1000";
+    let limit = params
+        .parsed::<u32>("limit", limits)?
+        .unwrap_or(DEFAULT_AUDIT_LIMIT);
+    if !(1..=MAX_AUDIT_LIMIT).contains(&limit) {
+        return Err(bad("limit", limits));
+    }
+    let record = params.parsed::<u64>("record", "must be a positive integer id")?;
+    if record == Some(0) {
+        return Err(bad("record", "must be a positive integer id"));
+    }
+    Ok(AuditQuery {
+        after: params.parsed("after", "must be a non-negative integer id")?,
+        limit,
+        kind: params.parsed::<RecordKind>("kind", "must be movie or actor")?,
+        record,
+    })
 }
 
 /// A movie search.
@@ -191,6 +221,36 @@ mod tests {
         }
         for q in ["released_after=yesterday", "released_before=2020-13-01"] {
             assert!(is_bad(movie_search(Some(q))), "{q}");
+        }
+    }
+
+    #[test]
+    fn the_audit_log_is_paged_by_default_and_filtered_when_told() {
+        let plain = audit(None).unwrap();
+        assert_eq!(plain.limit, 100);
+        assert_eq!((plain.after, plain.kind, plain.record), (None, None, None));
+        let filtered = audit(Some("limit=5&after=9&kind=actor&record=3")).unwrap();
+        assert_eq!(filtered.limit, 5);
+        assert_eq!(filtered.after, Some(9));
+        assert_eq!(filtered.kind, Some(RecordKind::Actor));
+        assert_eq!(filtered.record, Some(3));
+    }
+
+    #[test]
+    fn malformed_audit_parameters_are_400() {
+        for bad in [
+            "kind=movies",
+            "kind=Actor",
+            "kind=",
+            "record=0",
+            "record=-1",
+            "record=x",
+            "limit=0",
+            "limit=1001",
+            "after=x",
+            "kind=movie&kind=actor",
+        ] {
+            assert!(is_bad(audit(Some(bad))), "{bad}");
         }
     }
 

@@ -32,6 +32,8 @@ pub enum Endpoint<'a> {
     UpdateActor(&'a str),
     /// `DELETE /actors/{id}`
     DeleteActor(&'a str),
+    /// `GET /audit`
+    Audit,
     /// `GET /health`
     Health,
     /// `GET /ready`
@@ -57,13 +59,14 @@ pub enum NoRoute {
 
 /// Every path pattern and its methods, as documented in the OpenAPI file;
 /// a test keeps the two in step.
-pub const ROUTES: [(&str, &[&str]); 12] = [
+pub const ROUTES: [(&str, &[&str]); 13] = [
     ("/movies", &["GET", "POST"]),
     ("/movies/search", &["GET"]),
     ("/movies/{id}", &["GET", "PATCH", "DELETE"]),
     ("/actors", &["GET", "POST"]),
     ("/actors/search", &["GET"]),
     ("/actors/{id}", &["GET", "PATCH", "DELETE"]),
+    ("/audit", &["GET"]),
     ("/health", &["GET"]),
     ("/ready", &["GET"]),
     ("/openapi.json", &["GET"]),
@@ -107,6 +110,8 @@ pub fn resolve<'a>(method: &str, path: &'a str, dev: bool) -> Result<Endpoint<'a
         (["actors", id], "PATCH") => (Some(UpdateActor(id)), ITEM),
         (["actors", id], "DELETE") => (Some(DeleteActor(id)), ITEM),
         (["actors", _], _) => (None, ITEM),
+        (["audit"], "GET") => (Some(Audit), READ_ONLY),
+        (["audit"], _) => (None, READ_ONLY),
         (["health"], "GET") => (Some(Health), READ_ONLY),
         (["health"], _) => (None, READ_ONLY),
         (["ready"], "GET") => (Some(Ready), READ_ONLY),
@@ -140,6 +145,7 @@ pub fn template(path: &str) -> &'static str {
         (Some("actors"), None, _) => "/actors",
         (Some("actors"), Some("search"), None) => "/actors/search",
         (Some("actors"), Some(id), None) if !id.is_empty() => "/actors/{id}",
+        (Some("audit"), None, _) => "/audit",
         (Some("health"), None, _) => "/health",
         (Some("ready"), None, _) => "/ready",
         (Some("openapi.json"), None, _) => "/openapi.json",
@@ -165,6 +171,7 @@ impl Endpoint<'_> {
             DeleteActor(_) => Permission::DeleteActors,
             SearchMovies => Permission::SearchMovies,
             SearchActors => Permission::SearchActors,
+            Audit => Permission::ReadAudit,
             Health | Ready | OpenApi | Docs | Jwks | DevToken => return None,
         })
     }
@@ -303,5 +310,16 @@ mod tests {
             Endpoint::DeleteMovie("1").permission(),
             Some(Permission::DeleteMovies)
         );
+        assert_eq!(Endpoint::Audit.permission(), Some(Permission::ReadAudit));
+    }
+
+    #[test]
+    fn the_audit_log_is_read_only() {
+        assert_eq!(resolve("GET", "/audit", false), Ok(Endpoint::Audit));
+        assert_eq!(
+            resolve("DELETE", "/audit", false),
+            Err(NoRoute::MethodNotAllowed("GET, HEAD"))
+        );
+        assert_eq!(template("/audit"), "/audit");
     }
 }

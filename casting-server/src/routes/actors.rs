@@ -30,7 +30,7 @@ pub const ACTORS: Resource<Actor, NewActor, ActorPatch> = Resource {
     delete: Write::DeleteActor,
     written: Written::into_actor,
     page: |agency, principal, page| agency.list_actors(principal, page),
-    get: |agency, principal, id| agency.actor(principal, id),
+    get: |agency, principal, id| agency.actor_versioned(principal, id),
 };
 
 /// `GET /actors/search`

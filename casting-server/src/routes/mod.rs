@@ -3,6 +3,7 @@
 //! body, calls the core, and shapes the contract's response.
 
 pub mod actors;
+pub mod audit;
 pub mod dev_token;
 pub mod meta;
 pub mod movies;

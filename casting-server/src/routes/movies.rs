@@ -30,7 +30,7 @@ pub const MOVIES: Resource<Movie, NewMovie, MoviePatch> = Resource {
     delete: Write::DeleteMovie,
     written: Written::into_movie,
     page: |agency, principal, page| agency.list_movies(principal, page),
-    get: |agency, principal, id| agency.movie(principal, id),
+    get: |agency, principal, id| agency.movie_versioned(principal, id),
 };
 
 /// `GET /movies/search`

@@ -5,9 +5,10 @@ use bytes::Bytes;
 use std::sync::Arc;
 
 use casting_core::{
-    Agency, Error, InvalidField, Page, PageRequest, Principal, RecordKind, Write, Written,
+    Agency, Error, InvalidField, Page, PageRequest, Principal, RecordKind, Versioned, Write,
+    Written,
 };
-use http::HeaderMap;
+use http::{HeaderMap, header};
 use hyper::body::Body;
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
@@ -16,6 +17,7 @@ use serde_json::Value;
 use super::{id, unprocessable};
 use crate::app::{App, Rows};
 use crate::http::error::ApiError;
+use crate::http::etag::{etag, if_match};
 use crate::http::response::{HttpResponse, created, ok};
 use crate::http::{body, query};
 
@@ -54,8 +56,8 @@ pub struct Resource<R, N, P> {
     pub written: fn(Written) -> Option<R>,
     /// A page of records.
     pub page: fn(&Agency, &Principal, PageRequest) -> Result<Page<R>, Error>,
-    /// One record.
-    pub get: fn(&Agency, &Principal, u64) -> Result<R, Error>,
+    /// One record, with its version.
+    pub get: fn(&Agency, &Principal, u64) -> Result<Versioned<R>, Error>,
 }
 
 /// `{"success": true, ["message": M,] KEY: record}`, with the key chosen at
@@ -163,16 +165,20 @@ where
     ) -> Result<HttpResponse, ApiError> {
         let id = id(raw_id)?;
         let get = self.get;
-        let record = app
+        let found = app
             .read(principal, Rows::AtMost(1), move |agency, p| {
                 get(agency, p, id)
             })
             .await?;
-        ok(&One {
+        let mut response = ok(&One {
             message: None,
             key: self.one,
-            record: &record,
-        })
+            record: &found.record,
+        })?;
+        response
+            .headers_mut()
+            .insert(header::ETAG, etag(id, found.version));
+        Ok(response)
     }
 
     /// `POST /things`
@@ -190,8 +196,8 @@ where
     {
         let value = body::read_json(headers, body, app.body_limit()).await?;
         let input = (self.decode_new)(&value).map_err(unprocessable)?;
-        let record = app
-            .write(principal, (self.create)(input), self.written)
+        let (record, _) = app
+            .write(principal, (self.create)(input), None, self.written)
             .await?;
         let location = format!("{}/{}", self.path, record.id());
         created(
@@ -220,14 +226,19 @@ where
         let id = id(raw_id)?;
         let value = body::read_json(headers, body, app.body_limit()).await?;
         let patch = (self.decode_patch)(&value).map_err(unprocessable)?;
-        let record = app
-            .write(principal, (self.update)(id, patch), self.written)
+        let condition = if_match(headers, id);
+        let (record, version) = app
+            .write(principal, (self.update)(id, patch), condition, self.written)
             .await?;
-        ok(&One {
+        let mut response = ok(&One {
             message: Some("update successfull"),
             key: self.changed,
             record: &record,
-        })
+        })?;
+        response
+            .headers_mut()
+            .insert(header::ETAG, etag(id, version));
+        Ok(response)
     }
 
     /// `DELETE /things/{id}`
@@ -236,10 +247,17 @@ where
         app: &App,
         principal: &Arc<Principal>,
         raw_id: &str,
+        headers: &HeaderMap,
     ) -> Result<HttpResponse, ApiError> {
         let id = id(raw_id)?;
-        let deleted = app
-            .write(principal, (self.delete)(id), Written::into_deleted)
+        let condition = if_match(headers, id);
+        let (deleted, _) = app
+            .write(
+                principal,
+                (self.delete)(id),
+                condition,
+                Written::into_deleted,
+            )
             .await?;
         ok(&Deleted {
             success: true,

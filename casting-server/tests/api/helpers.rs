@@ -86,6 +86,7 @@ pub(crate) const PRODUCER: &[&str] = &[
     "delete:actors",
     "post:movies",
     "delete:movies",
+    "read:audit",
 ];
 
 /// Seconds since the Unix epoch.

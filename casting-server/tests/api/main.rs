@@ -6,8 +6,10 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod actors;
+mod audit;
 mod auth;
 mod backups;
+mod conditional;
 mod config;
 mod cors;
 mod dev_mode;

@@ -9,7 +9,7 @@ use crate::helpers::{
     ASSISTANT, DIRECTOR, PRODUCER, Reply, TestApp, id_of, send, spawn_app, spawn_app_with_issuer,
 };
 
-/// The ten permissions and the routes each opens.
+/// The eleven permissions and the routes each opens.
 const ROUTES: &[(&str, Method, &str)] = &[
     ("get:movies", Method::GET, "/movies"),
     ("get:movies", Method::GET, "/movies/{movie}"),
@@ -23,6 +23,7 @@ const ROUTES: &[(&str, Method, &str)] = &[
     ("delete:actors", Method::DELETE, "/actors/{actor}"),
     ("search:movies", Method::GET, "/movies/search"),
     ("search:actors", Method::GET, "/actors/search"),
+    ("read:audit", Method::GET, "/audit"),
 ];
 
 /// Calls one route with `token` on a fresh movie and actor made by a token

@@ -10,6 +10,11 @@
 //! nothing else. Every list must hold each id once, ids must never come back
 //! after they were seen, and each movie's `actors` must be exactly the actors
 //! whose `movie_id` names it.
+//!
+//! The audit log is checked against the records after every kill: replayed
+//! from its first entry, it must give exactly the records the server holds
+//! (no write without its entry, no entry without its write), and it must
+//! hold at least one entry per acknowledged write.
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
@@ -19,7 +24,7 @@ use reqwest::{Client, Method};
 use serde_json::{Value, json};
 
 use crate::helpers::{Launch, Server, client};
-use crate::records::{ActorRec, MovieRec, Records, snapshot};
+use crate::records::{ActorRec, MovieRec, Records, replay_audit, snapshot};
 use crate::rng::Rng;
 
 /// How many times the server is killed.
@@ -333,6 +338,7 @@ async fn acknowledged_writes_survive_sigkill_of_the_server() {
     let mut seen_movies = BTreeSet::new();
     let mut seen_actors = BTreeSet::new();
     let (mut total_acked, mut total_pending, mut total_applied) = (0, 0, 0);
+    let mut committed_writes = 0;
 
     for round in 0..ROUNDS {
         let floor = (
@@ -404,6 +410,16 @@ async fn acknowledged_writes_survive_sigkill_of_the_server() {
             outcome.worker.records = found;
             workers.push(outcome.worker);
         }
+        committed_writes += acked + applied;
+        let (logged, entries) = replay_audit(&server, &token).await;
+        assert_eq!(
+            logged, all,
+            "round {round}: the audit log, replayed, is not what the server holds"
+        );
+        assert!(
+            entries >= committed_writes as u64,
+            "round {round}: {entries} audit entries for {committed_writes} committed writes"
+        );
         eprintln!(
             "round {round}: killed after {kill_after} ms; {acked} writes acknowledged, \
              {pending} unanswered of which {applied} were committed; the store holds \

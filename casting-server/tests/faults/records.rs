@@ -1,5 +1,6 @@
 //! What the server holds, as plain records: read whole through the lists,
-//! with the invariants of the lists and of the movie/actor relation checked.
+//! with the invariants of the lists and of the movie/actor relation checked;
+//! and the same records as the audit log tells them.
 
 use std::collections::BTreeMap;
 
@@ -127,4 +128,44 @@ fn check_relation(records: &Records, cast: &BTreeMap<u64, Vec<u64>>) {
         }
     }
     assert_eq!(cast, &expected, "the movies' actors lists");
+}
+
+/// The records the audit log says the server holds: each record as the
+/// `after` of its last entry, and gone after its `delete`; with the number
+/// of entries. Checks that entry ids run 1, 2, 3 ... without a gap, as each
+/// is given in the transaction of its write.
+pub(crate) async fn replay_audit(server: &Server, token: &str) -> (Records, u64) {
+    let mut records = Records::default();
+    let mut last = 0;
+    loop {
+        let page = get_list(server, token, &format!("/audit?limit=1000&after={last}")).await;
+        for entry in page["entries"].as_array().expect("an entry list") {
+            let id = entry["id"].as_u64().expect("an entry id");
+            assert_eq!(id, last + 1, "audit entry ids run without a gap: {entry}");
+            last = id;
+            let record = entry["record"].as_u64().expect("a record id");
+            match (entry["kind"].as_str(), entry["action"].as_str()) {
+                (Some("movie"), Some("delete")) => {
+                    records.movies.remove(&record);
+                }
+                (Some("actor"), Some("delete")) => {
+                    records.actors.remove(&record);
+                }
+                (Some("movie"), Some("create" | "update")) => {
+                    let (id, movie, _) = movie_of(&entry["after"]);
+                    assert_eq!(id, record, "{entry}");
+                    records.movies.insert(id, movie);
+                }
+                (Some("actor"), Some("create" | "update")) => {
+                    let (id, actor) = actor_of(&entry["after"]);
+                    assert_eq!(id, record, "{entry}");
+                    records.actors.insert(id, actor);
+                }
+                _ => panic!("an entry of no known kind or action: {entry}"),
+            }
+        }
+        if page["next"].is_null() {
+            return (records, last);
+        }
+    }
 }

@@ -12,7 +12,7 @@ use super::SnapshotInfo;
 use super::error::{BackupError, damaged, foreign, guarded, one_line, write_error};
 use super::file::{fresh_file, install, temporary};
 use crate::store::Counts;
-use crate::store::tables::{ACTORS, CAST, META, MOVIES};
+use crate::store::tables::{ACTORS, AUDIT, CAST, META, MOVIES};
 
 /// Entries per transaction of a copy. Each transaction is a durable commit
 /// of a few megabytes, so the disk takes a copy in steps rather than in one
@@ -66,6 +66,14 @@ fn copy_table<K: Key + 'static, V: Value + 'static>(
     }
 }
 
+/// The copy of a table that a file of schema 1 does not have.
+fn since_schema_2(copied: Result<u64, CopyFailure>) -> Result<u64, CopyFailure> {
+    match copied {
+        Err(CopyFailure::NoTable(_)) => Ok(0),
+        other => other,
+    }
+}
+
 /// Where a copy failed.
 enum CopyFailure {
     /// The source lacks a casting table.
@@ -90,6 +98,11 @@ fn copy_into(from: &ReadTransaction, temp: &Path) -> Result<Counts, CopyFailure>
     let movies = copy_table(from, &db, MOVIES)?;
     let actors = copy_table(from, &db, ACTORS)?;
     copy_table(from, &db, CAST)?;
+    // The audit log and the versions are part of the data: a restored
+    // store must not give an ETag again or lose who changed what. A file
+    // of schema 1, which no server has opened since, has no audit table,
+    // and its copy is a file of schema 1 too, migrated when opened.
+    since_schema_2(copy_table(from, &db, AUDIT))?;
     db.close().map_err(write_failure)?;
     Ok(Counts { movies, actors })
 }

@@ -10,7 +10,9 @@
 //! Run: `cargo run --release -p casting-benches --bin load` (needs `wrk`,
 //! from Debian's package of that name). `LOAD_SECONDS` (default 5),
 //! `LOAD_ROUNDS` (default 3) and `LOAD_BIG_ACTORS` (default 1000000; 0 skips
-//! the data-scaling part) tune it.
+//! the data-scaling part) tune it. `LOAD_BASELINE_SERVER=PATH` adds the
+//! write scenario against another build of `casting-server`, to measure a
+//! change that has no switch.
 
 mod floor;
 mod wrk;
@@ -359,6 +361,21 @@ fn orchestrate() -> Result<(), String> {
     )?;
     let server_on = serve(&writes_on, &[])?;
     let server_off = serve(&writes_off, &["--group-commit", "false"])?;
+    // Another build of the server (LOAD_BASELINE_SERVER), for a change
+    // that has no switch of its own: the same writes against both builds,
+    // interleaved, on stores seeded alike.
+    let baseline = match std::env::var_os("LOAD_BASELINE_SERVER") {
+        Some(program) => {
+            let db = store_with_key(dir, "writes-baseline.redb", &small, 10, 20)?;
+            let db = db_arg(&db);
+            Some(Server::start(
+                Path::new(&program),
+                &["--dev", "--bind", "127.0.0.1:0", "--db", &db],
+                server_core,
+            )?)
+        }
+        None => None,
+    };
 
     let bodies = dir.join("bodies");
     std::fs::create_dir(&bodies).map_err(|e| e.to_string())?;
@@ -395,7 +412,7 @@ fn orchestrate() -> Result<(), String> {
         &wrk::script("POST", Some(actor), &one_file, None),
     )?;
 
-    let scenarios = [
+    let mut scenarios = vec![
         Scenario {
             name: "GET /movies, one token",
             server: target(&server, "/movies", &get_one),
@@ -439,6 +456,14 @@ fn orchestrate() -> Result<(), String> {
             floor_name: "one commit per write",
         },
     ];
+    if let Some(baseline) = &baseline {
+        scenarios.push(Scenario {
+            name: "POST /actors, group commit, this build vs baseline",
+            server: target(&server_on, "/actors", &post_one),
+            floor: target(baseline, "/actors", &post_one),
+            floor_name: "LOAD_BASELINE_SERVER",
+        });
+    }
     let mut tallies: Vec<Tally> = scenarios.iter().map(|_| Tally::default()).collect();
     let ticks = clock_ticks();
     let load = |t: &Target<'_>| {
@@ -510,7 +535,7 @@ fn orchestrate() -> Result<(), String> {
             errors,
         );
     }
-    drop((server, server_on, server_off, plain, rs256));
+    drop((server, server_on, server_off, baseline, plain, rs256));
 
     if big > 0 {
         scaling(

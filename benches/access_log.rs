@@ -27,6 +27,18 @@ fn one_request() {
     }));
 }
 
+/// The access line alone, without the request's span.
+fn line_only() {
+    logging::access(black_box(&Access {
+        method: "GET",
+        route: "/movies/{id}",
+        status: 200,
+        took: Duration::from_micros(48),
+        client: IpAddr::V4(Ipv4Addr::LOCALHOST),
+        sub: "auth0|5f7c8ec7c33c6c004bbafe82",
+    }));
+}
+
 fn access_log(c: &mut Criterion) {
     let mut group = c.benchmark_group("access_log");
     for (name, filter, format) in [
@@ -41,6 +53,7 @@ fn access_log(c: &mut Criterion) {
         };
         tracing::subscriber::with_default(subscriber, || {
             group.bench_function(name, |b| b.iter(one_request));
+            group.bench_function(format!("{name}, line only"), |b| b.iter(line_only));
         });
     }
     group.finish();

@@ -18,7 +18,6 @@ use tokio::time::Instant;
 use tower::{ServiceBuilder, ServiceExt};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::timeout::RequestBodyDeadlineLayer;
-use tracing::Instrument as _;
 
 use crate::app::{App, ClientAddr, Subject};
 use crate::config::CorsOrigins;
@@ -146,8 +145,9 @@ fn method_label(method: &Method) -> &'static str {
     }
 }
 
-/// Runs one request through `stack` inside a span carrying its id, then
-/// stamps the id on the answer, counts it, and writes the access line.
+/// Runs one request through `stack` with its id set for every line it
+/// logs, then counts it, writes the access line and stamps the id on the
+/// answer.
 async fn observed<S>(
     stack: S,
     metrics: SharedMetrics,
@@ -166,9 +166,8 @@ where
         .map_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), |c| {
             c.0
         });
-    // Ids are visible ASCII, taken or made, so to_str cannot fail.
-    let span = logging::request_span(id.to_str().unwrap_or("-"));
-    let Ok(mut response) = stack.oneshot(request).instrument(span.clone()).await;
+    let served = logging::with_request_id(id.clone(), stack.oneshot(request));
+    let Ok(mut response) = served.await;
     let took = started.elapsed();
     let status = response.status().as_u16();
     metrics.request(route, method, status, took);
@@ -176,9 +175,9 @@ where
         .extensions()
         .get::<Subject>()
         .map(|s| Arc::clone(&s.0));
-    response.headers_mut().insert(request_id::X_REQUEST_ID, id);
-    let _inside = span.enter();
     logging::access(&logging::Access {
+        // Ids are visible ASCII, taken or made, so to_str cannot fail.
+        request_id: id.to_str().unwrap_or("-"),
         method,
         route,
         status,
@@ -186,6 +185,7 @@ where
         client,
         sub: sub.as_ref().map_or("", |p| p.subject.as_str()),
     });
+    response.headers_mut().insert(request_id::X_REQUEST_ID, id);
     Ok(response)
 }
 

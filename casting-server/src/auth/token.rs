@@ -58,7 +58,7 @@ fn claims(part: &str) -> Result<Option<Map<String, Value>>, AuthError> {
 /// Logs why a token was refused (never the token itself) and returns the
 /// error; the client sees only the generic message of `error`.
 pub(super) fn refuse(error: AuthError, reason: impl std::fmt::Display) -> AuthError {
-    tracing::info!(%reason, "token refused");
+    tracing::info!(request_id = %crate::logging::request_id(), %reason, "token refused");
     error
 }
 

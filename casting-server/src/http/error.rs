@@ -111,7 +111,7 @@ impl ApiError {
     pub fn into_response(self) -> Response<Full<Bytes>> {
         let (status, code) = self.status_and_code();
         if let ApiError::Internal(cause) = &self {
-            tracing::error!(%cause, "internal error");
+            tracing::error!(request_id = %crate::logging::request_id(), %cause, "internal error");
         }
         let message = self.to_string();
         let body = serde_json::to_vec(&Envelope {

@@ -8,8 +8,11 @@
 
 mod buffer;
 
+use std::future::Future;
 use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
+
+use http::HeaderValue;
 
 use tracing_subscriber::EnvFilter;
 
@@ -110,15 +113,41 @@ pub fn to_writer<W: io::Write + Send + 'static>(
     Ok((subscriber, Logging { _flusher: flusher }))
 }
 
-/// The span of one request: every line logged while it is entered carries
-/// the request's id.
-pub fn request_span(id: &str) -> tracing::Span {
-    tracing::info_span!("request", id)
+tokio::task_local! {
+    /// The id of the request the current task serves.
+    static REQUEST_ID: HeaderValue;
+}
+
+/// Runs `request` as the request `id`: every line it logs through
+/// [`request_id`] carries that id. A task-local rather than a span: a span
+/// per request cost about 0.6 µs of the access log's 1.5 µs.
+pub async fn with_request_id<F: Future>(id: HeaderValue, request: F) -> F::Output {
+    REQUEST_ID.scope(id, request).await
+}
+
+/// The id of the request being served, for a log line's `request_id`
+/// field; empty outside a request.
+pub fn request_id() -> RequestId {
+    RequestId
+}
+
+/// Writes the current request's id, see [`request_id`].
+#[derive(Debug, Clone, Copy)]
+pub struct RequestId;
+
+impl std::fmt::Display for RequestId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        REQUEST_ID
+            .try_with(|id| f.write_str(id.to_str().unwrap_or("-")))
+            .unwrap_or(Ok(()))
+    }
 }
 
 /// What the access line of one request says.
 #[derive(Debug, Clone, Copy)]
 pub struct Access<'a> {
+    /// The request's id, as `X-Request-Id` carries it.
+    pub request_id: &'a str,
     /// The method, from a fixed set.
     pub method: &'static str,
     /// The route template, never the raw path.
@@ -133,11 +162,11 @@ pub struct Access<'a> {
     pub sub: &'a str,
 }
 
-/// Writes the access line of one request; call it inside the request's
-/// span, so the line carries the request id.
+/// Writes the access line of one request.
 pub fn access(line: &Access<'_>) {
     tracing::info!(
         target: "casting::access",
+        request_id = line.request_id,
         method = line.method,
         route = line.route,
         status = line.status,

@@ -180,7 +180,11 @@ async fn a_refused_token_is_logged_with_its_reason_and_never_the_token() {
     claims["aud"] = json!("https://another-api.example");
     let token = app.issuer().sign(&claims);
 
-    let reply = app.get("/movies", &token).await;
+    let reply = send(
+        app.authed(reqwest::Method::GET, "/movies", &token)
+            .header("x-request-id", "refused-request"),
+    )
+    .await;
     reply.expect_error(401, "invalid_claims");
 
     // The line is written off the request's thread; give it a moment.
@@ -195,6 +199,10 @@ async fn a_refused_token_is_logged_with_its_reason_and_never_the_token() {
         .find(|line| line.contains("token refused"))
         .unwrap_or_else(|| panic!("no refusal logged in {log}"));
     assert!(line.contains("aud"), "{line}");
+    assert!(
+        line.contains("refused-request"),
+        "the request id is missing: {line}"
+    );
     assert!(line.contains("another-api.example"), "{line}");
     assert!(line.contains(crate::helpers::AUDIENCE), "{line}");
     let signature = token.rsplit('.').next().unwrap_or_default();

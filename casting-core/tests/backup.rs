@@ -363,23 +363,31 @@ fn restore_refuses_an_empty_redb_database() {
     assert!(matches!(error, BackupError::Foreign { .. }), "{error:?}");
 }
 
-#[test]
-fn restore_refuses_a_store_of_a_newer_schema() {
+/// A snapshot of a populated store, changed behind casting's back by
+/// `edit` in one redb transaction, and a refused restore of it over the
+/// store.
+fn refused_after_editing(edit: impl FnOnce(&redb::WriteTransaction)) -> BackupError {
     let (dir, path, store) = populated();
     let snapshot = dir.path().join("snapshot.redb");
     store.snapshot(&snapshot).unwrap();
     drop(store);
     let db = Database::open(&snapshot).unwrap();
     let txn = db.begin_write().unwrap();
-    let meta: TableDefinition<&str, u64> = TableDefinition::new("meta");
-    txn.open_table(meta)
-        .unwrap()
-        .insert("schema_version", 1_000)
-        .unwrap();
+    edit(&txn);
     txn.commit().unwrap();
     drop(db);
+    refused_restore(&snapshot, dir.path(), &path)
+}
 
-    let error = refused_restore(&snapshot, dir.path(), &path);
+#[test]
+fn restore_refuses_a_store_of_a_newer_schema() {
+    let error = refused_after_editing(|txn| {
+        let meta: TableDefinition<&str, u64> = TableDefinition::new("meta");
+        txn.open_table(meta)
+            .unwrap()
+            .insert("schema_version", 1_000)
+            .unwrap();
+    });
     assert!(
         matches!(error, BackupError::NewerSchema { found: 1_000, .. }),
         "{error:?}"
@@ -388,36 +396,20 @@ fn restore_refuses_a_store_of_a_newer_schema() {
 
 #[test]
 fn restore_refuses_a_store_whose_cast_disagrees_with_its_actors() {
-    let (dir, path, store) = populated();
-    let snapshot = dir.path().join("snapshot.redb");
-    store.snapshot(&snapshot).unwrap();
-    drop(store);
-    let db = Database::open(&snapshot).unwrap();
-    let txn = db.begin_write().unwrap();
-    let cast: TableDefinition<(u64, u64), ()> = TableDefinition::new("cast");
-    txn.open_table(cast).unwrap().insert((4, 3), ()).unwrap();
-    txn.commit().unwrap();
-    drop(db);
-
-    let error = refused_restore(&snapshot, dir.path(), &path);
+    let error = refused_after_editing(|txn| {
+        let cast: TableDefinition<(u64, u64), ()> = TableDefinition::new("cast");
+        txn.open_table(cast).unwrap().insert((4, 3), ()).unwrap();
+    });
     assert!(matches!(error, BackupError::Damaged { .. }), "{error:?}");
     assert!(error.to_string().contains("cast"), "{error}");
 }
 
 #[test]
 fn restore_refuses_a_store_whose_actor_names_a_missing_movie() {
-    let (dir, path, store) = populated();
-    let snapshot = dir.path().join("snapshot.redb");
-    store.snapshot(&snapshot).unwrap();
-    drop(store);
-    let db = Database::open(&snapshot).unwrap();
-    let txn = db.begin_write().unwrap();
-    let movies: TableDefinition<u64, &[u8]> = TableDefinition::new("movies");
-    txn.open_table(movies).unwrap().remove(2).unwrap();
-    txn.commit().unwrap();
-    drop(db);
-
-    let error = refused_restore(&snapshot, dir.path(), &path);
+    let error = refused_after_editing(|txn| {
+        let movies: TableDefinition<u64, &[u8]> = TableDefinition::new("movies");
+        txn.open_table(movies).unwrap().remove(2).unwrap();
+    });
     assert!(matches!(error, BackupError::Damaged { .. }), "{error:?}");
     assert!(error.to_string().contains("movie 2"), "{error}");
 }

@@ -125,7 +125,10 @@ async fn snapshots_appear_one_interval_after_start_and_every_interval_after() {
         snapshots(backups.path()).len() >= 2
     })
     .await;
-    let log = app.server.stderr();
+    let log = app
+        .server
+        .log_once(|log| log.contains("snapshot written"))
+        .await;
     let line = log
         .lines()
         .find(|l| l.contains("snapshot written"))
@@ -172,7 +175,10 @@ async fn only_the_newest_snapshots_are_kept() {
 
     let files = snapshots(backups.path());
     assert_eq!(files.len(), 2, "{files:?}");
-    let log = app.server.stderr();
+    let log = app
+        .server
+        .log_once(|log| log.contains("old snapshot removed"))
+        .await;
     assert!(log.contains("old snapshot removed"), "{log}");
     // The newest are those kept: the last one written is among them.
     let last = log

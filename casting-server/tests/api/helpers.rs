@@ -396,6 +396,20 @@ impl Server {
         self.stderr.lock().expect("not poisoned").clone()
     }
 
+    /// What the server logged, once `found` holds of it or after a few
+    /// seconds: the server writes its log a few milliseconds after the
+    /// lines are made, so a line may follow the event it reports.
+    pub(crate) async fn log_once(&self, found: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let log = self.stderr();
+            if found(&log) || Instant::now() > deadline {
+                return log;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// The process id.
     #[allow(dead_code)] // used by tests/faults
     pub(crate) fn pid(&self) -> u32 {

@@ -156,7 +156,7 @@ async fn an_invalid_rust_log_is_reported_not_replaced() {
 async fn startup_logs_the_configuration_in_force() {
     let app = spawn_app_with_issuer().await;
 
-    let log = app.server.stderr();
+    let log = app.server.log_once(|log| log.contains("serving")).await;
     let line = log
         .lines()
         .find(|line| line.contains("serving"))

@@ -268,7 +268,9 @@ async fn a_store_that_cannot_grow_refuses_writes_keeps_reads_and_loses_nothing()
         "the server died: {}",
         server.stderr()
     );
-    let log = server.stderr();
+    let log = server
+        .log_once(|log| log.contains("File too large") || log.contains("os error 27"))
+        .await;
     assert!(
         log.contains("File too large") || log.contains("os error 27"),
         "the cause of the 500s is not logged:\n{log}"

@@ -55,31 +55,9 @@ if [ ! -x "$venv/bin/st" ]; then
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "schemathesis==$version"
 fi
 
-cargo build -q -p casting-server
-work=$(mktemp -d)
-server_pid=
-cleanup() {
-  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-cargo build -q -p casting-server
-"${CARGO_TARGET_DIR:-target}/debug/casting-server" --dev --bind 127.0.0.1:0 --db "$work/casting.redb" \
-  > "$work/out" 2> "$work/err" &
-server_pid=$!
-for _ in $(seq 1 200); do
-  grep -q '^listening on ' "$work/out" && break
-  kill -0 "$server_pid" 2>/dev/null || { cat "$work/err" >&2; exit 1; }
-  sleep 0.1
-done
-addr=$(sed -n 's/^listening on //p' "$work/out")
-token=$(sed -n 's/^token for producer: //p' "$work/out")
-[ -n "$addr" ] && [ -n "$token" ] || {
-  echo "the server did not start" >&2
-  cat "$work/err" >&2
-  exit 1
-}
+# shellcheck source=dev_server.sh
+. "$root/casting-server/tests/dev_server.sh"
+start_dev_server
 
 echo "+ schemathesis $version against $addr/openapi.json (seed $seed, $examples examples)"
 status=0

@@ -8,15 +8,16 @@ use crate::audit::{AuditPage, AuditQuery, MAX_AUDIT_LIMIT, Versioned};
 use crate::error::{Error, RecordKind};
 use crate::model::{Actor, ActorPatch, InvalidField, Movie, MoviePatch, NewActor, NewMovie};
 use crate::query::{ActorQuery, MAX_LIMIT, MovieQuery, Page, PageRequest};
-use crate::store::{CheckedWrite, Committed, Counts, Store, Write, Written};
+use crate::backend::{Backend, CheckedWrite, Committed, Counts, Write, Written};
+use crate::store::Store;
 use crate::{Permission, Principal};
 
 /// The casting agency: the one entry point to its data.
 ///
-/// Cloning is cheap and every clone shares the same store.
+/// Cloning is cheap and every clone shares the same backend.
 #[derive(Debug, Clone)]
 pub struct Agency {
-    store: Arc<Store>,
+    backend: Arc<dyn Backend>,
 }
 
 /// Refuses a caller without `permission`.
@@ -60,34 +61,28 @@ impl Agency {
         Ok(Agency::new(Arc::new(Store::open(path)?)))
     }
 
-    /// An agency over a store that is already open.
-    pub fn new(store: Arc<Store>) -> Self {
-        Agency { store }
+    /// An agency over a backend that is already open: a [`Store`], or
+    /// another [`Backend`].
+    pub fn new(backend: Arc<dyn Backend>) -> Self {
+        Agency { backend }
     }
 
-    /// The store beneath, for callers that batch writes themselves.
-    pub fn store(&self) -> &Arc<Store> {
-        &self.store
+    /// The backend beneath, for callers that batch checked writes
+    /// themselves ([`Backend::commit`]).
+    pub fn backend(&self) -> &Arc<dyn Backend> {
+        &self.backend
     }
 
     /// The checks a write must pass before it reaches the store: the
     /// permission, then the input's rules. A server that batches writes
     /// calls this per request, then hands the checked writes to
-    /// [`Store::commit`], which records them in the audit log under the
+    /// [`Backend::commit`], which records them in the audit log under the
     /// principal's subject.
     ///
     /// # Errors
     /// [`Error::Forbidden`] or [`Error::Invalid`].
     pub fn check_write(principal: &Principal, write: Write) -> Result<CheckedWrite, Error> {
-        let permission = match &write {
-            Write::CreateMovie(_) => Permission::PostMovies,
-            Write::UpdateMovie(..) => Permission::PatchMovies,
-            Write::DeleteMovie(_) => Permission::DeleteMovies,
-            Write::CreateActor(_) => Permission::PostActors,
-            Write::UpdateActor(..) => Permission::PatchActors,
-            Write::DeleteActor(_) => Permission::DeleteActors,
-        };
-        authorize(principal, permission)?;
+        authorize(principal, write.kind().permission())?;
         match &write {
             Write::CreateMovie(input) => input.validate()?,
             Write::UpdateMovie(_, patch) => patch.validate()?,
@@ -134,7 +129,7 @@ impl Agency {
     /// [`Error::NotFound`], [`Error::PreconditionFailed`], [`Error::Invalid`]
     /// or [`Error::Storage`].
     pub fn commit(&self, write: CheckedWrite) -> Result<Committed, Error> {
-        let mut results = self.store.commit(vec![write])?;
+        let mut results = self.backend.commit(vec![write])?;
         results.pop().unwrap_or_else(|| {
             Err(crate::StoreError::Corrupt("a batch of one gave no result".into()).into())
         })
@@ -155,7 +150,7 @@ impl Agency {
         id: u64,
     ) -> Result<Versioned<Movie>, Error> {
         authorize(principal, Permission::GetMovies)?;
-        self.store.movie_versioned(id)?.ok_or(Error::NotFound {
+        self.backend.movie_versioned(id)?.ok_or(Error::NotFound {
             kind: RecordKind::Movie,
             id,
         })
@@ -171,7 +166,7 @@ impl Agency {
         id: u64,
     ) -> Result<Versioned<Actor>, Error> {
         authorize(principal, Permission::GetActors)?;
-        self.store.actor_versioned(id)?.ok_or(Error::NotFound {
+        self.backend.actor_versioned(id)?.ok_or(Error::NotFound {
             kind: RecordKind::Actor,
             id,
         })
@@ -189,7 +184,7 @@ impl Agency {
                 InvalidField::new("limit", format!("must be from 1 to {MAX_AUDIT_LIMIT}")).into(),
             );
         }
-        Ok(self.store.audit(query)?)
+        Ok(self.backend.audit(query)?)
     }
 
     /// A page of movies (`get:movies`).
@@ -204,7 +199,7 @@ impl Agency {
     ) -> Result<Page<Movie>, Error> {
         authorize(principal, Permission::GetMovies)?;
         check_page(page)?;
-        Ok(self.store.movies(page)?)
+        Ok(self.backend.movies(page)?)
     }
 
     /// A page of actors (`get:actors`).
@@ -218,7 +213,7 @@ impl Agency {
     ) -> Result<Page<Actor>, Error> {
         authorize(principal, Permission::GetActors)?;
         check_page(page)?;
-        Ok(self.store.actors(page)?)
+        Ok(self.backend.actors(page)?)
     }
 
     /// The movie with `id` (`get:movies`).
@@ -227,7 +222,7 @@ impl Agency {
     /// [`Error::Forbidden`], [`Error::NotFound`] or [`Error::Storage`].
     pub fn movie(&self, principal: &Principal, id: u64) -> Result<Movie, Error> {
         authorize(principal, Permission::GetMovies)?;
-        self.store.movie(id)?.ok_or(Error::NotFound {
+        self.backend.movie_versioned(id)?.map(|v| v.record).ok_or(Error::NotFound {
             kind: RecordKind::Movie,
             id,
         })
@@ -239,7 +234,7 @@ impl Agency {
     /// [`Error::Forbidden`], [`Error::NotFound`] or [`Error::Storage`].
     pub fn actor(&self, principal: &Principal, id: u64) -> Result<Actor, Error> {
         authorize(principal, Permission::GetActors)?;
-        self.store.actor(id)?.ok_or(Error::NotFound {
+        self.backend.actor_versioned(id)?.map(|v| v.record).ok_or(Error::NotFound {
             kind: RecordKind::Actor,
             id,
         })
@@ -256,7 +251,7 @@ impl Agency {
     ) -> Result<Page<Movie>, Error> {
         authorize(principal, Permission::SearchMovies)?;
         check_page(query.page)?;
-        Ok(self.store.search_movies(query)?)
+        Ok(self.backend.search_movies(query)?)
     }
 
     /// Searches actors (`search:actors`).
@@ -270,7 +265,7 @@ impl Agency {
     ) -> Result<Page<Actor>, Error> {
         authorize(principal, Permission::SearchActors)?;
         check_page(query.page)?;
-        Ok(self.store.search_actors(query)?)
+        Ok(self.backend.search_actors(query)?)
     }
 
     /// How many movies and actors there are (either read permission).
@@ -281,7 +276,7 @@ impl Agency {
         if !principal.may(Permission::GetMovies) {
             authorize(principal, Permission::GetActors)?;
         }
-        Ok(self.store.counts()?)
+        Ok(self.backend.counts()?)
     }
 
     /// Creates a movie (`post:movies`).

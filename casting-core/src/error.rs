@@ -41,6 +41,6 @@ pub enum Error {
 impl Error {
     /// Any failure of redb is a storage error.
     pub(crate) fn redb(error: impl Into<redb::Error>) -> Self {
-        Error::Storage(StoreError::Redb(error.into()))
+        Error::Storage(StoreError::from(error.into()))
     }
 }

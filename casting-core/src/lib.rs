@@ -54,6 +54,8 @@ pub mod query;
 #[cfg(feature = "store")]
 mod agency;
 #[cfg(feature = "store")]
+mod backend;
+#[cfg(feature = "store")]
 mod error;
 #[cfg(feature = "store")]
 mod store;
@@ -72,6 +74,9 @@ pub use model::{
 pub use permission::{Permission, PermissionSet, Principal, Role};
 pub use query::{ActorQuery, MovieQuery, Page, PageRequest};
 #[cfg(feature = "store")]
-pub use store::{
-    BackupError, CheckedWrite, Committed, Counts, SnapshotInfo, Store, StoreError, Write, Written,
+pub use backend::{
+    Backend, CheckedWrite, Committed, Counts, EngineError, Item, StoreError, Write, WriteKind,
+    Written,
 };
+#[cfg(feature = "store")]
+pub use store::{BackupError, SnapshotInfo, Store};

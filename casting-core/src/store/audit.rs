@@ -10,7 +10,8 @@ use redb::ReadableTable;
 use super::read::movie_in;
 use super::record::ActorRecord;
 use super::tables::{ABOUT, ACTORS, AUDIT, RECORD_SPACE};
-use super::{Store, StoreError};
+use super::Store;
+use crate::backend::StoreError;
 use crate::audit::{AuditPage, AuditQuery, Versioned};
 use crate::model::{Actor, Movie, RecordKind};
 

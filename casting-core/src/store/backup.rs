@@ -28,7 +28,8 @@ use self::check::check_file;
 use self::copy::snapshot_to;
 use self::error::{damaged, foreign, guarded, one_line, write_error};
 use self::file::{FileLock, fresh_file, install, temporary};
-use super::{Counts, Store};
+use super::Store;
+use crate::backend::Counts;
 
 pub use self::error::BackupError;
 

@@ -9,7 +9,7 @@ use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 
-use super::StoreError;
+use crate::backend::StoreError;
 
 /// How a call into redb failed.
 #[derive(Debug)]
@@ -65,23 +65,30 @@ fn damaged(path: &Path, detail: &str) -> StoreError {
 /// what no casting or redb could have written.
 fn as_damage(path: &Path, error: StoreError) -> StoreError {
     use redb::Error as E;
-    let detail = match &error {
-        StoreError::Redb(E::Corrupted(detail)) => detail.clone(),
+    let engine = match &error {
+        StoreError::Engine(engine) => engine.redb(),
+        _ => None,
+    };
+    let detail = match (&error, engine) {
+        (_, Some(E::Corrupted(detail))) => detail.clone(),
         // Every table is created, with these types, when the file is
         // opened, so a table that is missing or of another kind later on
         // is a damaged table tree, not a wrong definition.
-        StoreError::Redb(
-            redb_error @ (E::TableDoesNotExist(_)
-            | E::TableTypeMismatch { .. }
-            | E::TableIsMultimap(_)
-            | E::TypeDefinitionChanged { .. }),
+        (
+            _,
+            Some(
+                redb_error @ (E::TableDoesNotExist(_)
+                | E::TableTypeMismatch { .. }
+                | E::TableIsMultimap(_)
+                | E::TypeDefinitionChanged { .. }),
+            ),
         ) => redb_error.to_string(),
         // A record that does not decode, or a cast entry whose actor is
         // missing: the bytes are redb's to keep, so they changed on disk.
-        StoreError::Corrupt(detail) => detail.clone(),
+        (StoreError::Corrupt(detail), _) => detail.clone(),
         // A page read past the end of the file: the file was cut short, or
         // the pointer to the page is damaged.
-        StoreError::Redb(E::Io(io)) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+        (_, Some(E::Io(io))) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
             format!("a page lies past the end of the file: {io}")
         }
         _ => return error,
@@ -147,7 +154,7 @@ mod tests {
     #[test]
     fn redb_corruption_is_damage_but_not_a_panic() {
         let corrupted = redb::Error::Corrupted("Invalid page type byte 9".into());
-        let result: Result<(), _> = contain(path(), || Err(StoreError::Redb(corrupted)));
+        let result: Result<(), _> = contain(path(), || Err(StoreError::from(corrupted)));
         let Err(Failure::Error(error)) = result else {
             panic!("not an error: {result:?}");
         };
@@ -172,7 +179,7 @@ mod tests {
     #[test]
     fn a_read_past_the_end_of_the_file_is_damage() {
         let eof = std::io::Error::from(std::io::ErrorKind::UnexpectedEof);
-        let result: Result<(), _> = contain(path(), || Err(StoreError::Redb(redb::Error::Io(eof))));
+        let result: Result<(), _> = contain(path(), || Err(StoreError::from(redb::Error::Io(eof))));
         assert!(matches!(
             result,
             Err(Failure::Error(StoreError::Damaged { .. }))

@@ -5,11 +5,11 @@ mod audit;
 mod backup;
 mod damage;
 mod entry;
-mod error;
 mod index;
 mod read;
 mod record;
 mod schema;
+mod seam;
 mod tables;
 mod write;
 
@@ -24,17 +24,8 @@ use redb::{
 
 pub use backup::{BackupError, SnapshotInfo};
 use damage::{Failure, contain};
-pub use error::StoreError;
-pub use write::{CheckedWrite, Committed, Write, Written};
 
-/// Counts of the records in a store.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Counts {
-    /// How many movies there are.
-    pub movies: u64,
-    /// How many actors there are.
-    pub actors: u64,
-}
+use crate::backend::{Counts, StoreError};
 
 /// The database handle, as the last (re)open left it.
 enum Handle {

@@ -8,7 +8,8 @@ use redb::{ReadOnlyTable, ReadTransaction, ReadableTable, ReadableTableMetadata}
 use super::index::ActorIndex;
 use super::record::{ActorRecord, MovieRecord};
 use super::tables::{ACTORS, CAST, MOVIES};
-use super::{Counts, Store, StoreError};
+use super::Store;
+use crate::backend::{Counts, StoreError};
 use crate::model::{Actor, Movie};
 use crate::query::{ActorQuery, MovieQuery, Page, PageRequest, contains_ignore_case};
 

@@ -17,120 +17,13 @@ use super::tables::{
     ABOUT, ACTORS, AUDIT, CAST, LAST_ACTOR_ID, LAST_AUDIT_ID, LAST_MOVIE_ID, META, MOVIES, RECAST,
     RECORD_SPACE,
 };
-use super::{Store, StoreError};
+use super::Store;
+use crate::Agency;
 use crate::audit::{AuditAction, AuditEntry, AuditRecord, Precondition};
+use crate::backend::{CheckedWrite, Committed, StoreError, Write, Written};
 use crate::error::{Error, RecordKind};
-use crate::model::{Actor, ActorPatch, InvalidField, Movie, MoviePatch, NewActor, NewMovie};
-
-/// One write to the store. Inputs are taken as given: validating them is
-/// the caller's part (the [`Agency`](crate::Agency) does it).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Write {
-    /// Creates a movie with the next movie id.
-    CreateMovie(NewMovie),
-    /// Changes the given fields of a movie.
-    UpdateMovie(u64, MoviePatch),
-    /// Deletes a movie and takes its actors off it.
-    DeleteMovie(u64),
-    /// Creates an actor with the next actor id.
-    CreateActor(NewActor),
-    /// Changes the given fields of an actor.
-    UpdateActor(u64, ActorPatch),
-    /// Deletes an actor.
-    DeleteActor(u64),
-}
-
-/// What a write did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Written {
-    /// The movie as created or changed.
-    Movie(Movie),
-    /// The actor as created or changed.
-    Actor(Actor),
-    /// The id of the deleted record.
-    Deleted(u64),
-}
-
-impl Written {
-    /// The movie, if the write made or changed one.
-    pub fn into_movie(self) -> Option<Movie> {
-        match self {
-            Written::Movie(movie) => Some(movie),
-            _ => None,
-        }
-    }
-
-    /// The actor, if the write made or changed one.
-    pub fn into_actor(self) -> Option<Actor> {
-        match self {
-            Written::Actor(actor) => Some(actor),
-            _ => None,
-        }
-    }
-
-    /// The id, if the write deleted a record.
-    pub fn into_deleted(self) -> Option<u64> {
-        match self {
-            Written::Deleted(id) => Some(id),
-            _ => None,
-        }
-    }
-}
-
-/// A write that has passed the [`Agency`](crate::Agency)'s checks, with who
-/// made it and, optionally, the version of the record it is conditional on.
-///
-/// Only [`Agency::check_write`](crate::Agency::check_write) makes one, so a
-/// write that reaches [`Store::commit`] with a subject has been allowed for
-/// that subject: the audit log names who was allowed, not who claimed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CheckedWrite {
-    write: Write,
-    subject: Option<String>,
-    precondition: Option<Precondition>,
-}
-
-impl CheckedWrite {
-    /// A write made by `subject` (none for an embedder's own writes).
-    pub(crate) fn new(write: Write, subject: Option<String>) -> Self {
-        CheckedWrite {
-            write,
-            subject,
-            precondition: None,
-        }
-    }
-
-    /// The write.
-    pub fn write(&self) -> &Write {
-        &self.write
-    }
-
-    /// The subject the write is recorded under in the audit log.
-    pub fn subject(&self) -> Option<&str> {
-        self.subject.as_deref()
-    }
-
-    /// This write, made only if the record's version meets `precondition`
-    /// when the write's transaction runs: checked there, rather than by a
-    /// read before, so two writes conditional on the same version cannot
-    /// both succeed. Without effect on a create, which has no record yet.
-    #[must_use]
-    pub fn if_match(mut self, precondition: Precondition) -> Self {
-        self.precondition = Some(precondition);
-        self
-    }
-}
-
-/// What an applied write did, and where the audit log has it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Committed {
-    /// The record as created or changed, or the deleted id.
-    pub written: Written,
-    /// The id of the audit entry the write appended for its own record,
-    /// which is also that record's new version. (Deleting a movie appends
-    /// entries for the actors it detached after this one.)
-    pub entry: u64,
-}
+use crate::model::{InvalidField, Movie};
+use crate::permission::Principal;
 
 /// What a delete removes, which its result (an id) does not say.
 enum Deleted {
@@ -327,11 +220,7 @@ impl<'txn> Tables<'txn> {
     }
 
     fn apply(&mut self, checked: CheckedWrite) -> Result<Committed, Error> {
-        let CheckedWrite {
-            write,
-            subject,
-            precondition,
-        } = checked;
+        let (write, subject, precondition) = checked.into_parts();
         let sub = subject.as_deref();
         let condition = precondition.as_ref();
         match write {
@@ -529,64 +418,80 @@ impl Change {
 }
 
 impl Store {
-    /// Applies one write in its own durable transaction.
+    /// Applies one write for `principal` in its own durable transaction,
+    /// after the same checks as the [`Agency`]'s: the permission, then the
+    /// input's rules.
     ///
     /// # Errors
+    /// [`Error::Forbidden`] or [`Error::Invalid`] from the checks;
     /// [`Error::NotFound`] for a missing record, [`Error::Invalid`] naming
     /// `movie_id` for a movie that does not exist, [`Error::Storage`] when
     /// the store fails; in every case nothing was written.
-    pub fn write(&self, write: Write) -> Result<Written, Error> {
-        let mut results = self.write_batch(vec![write])?;
+    pub fn write(&self, principal: &Principal, write: Write) -> Result<Written, Error> {
+        let mut results = self.write_batch(principal, vec![write])?;
         results.pop().unwrap_or_else(|| {
             Err(StoreError::Corrupt("a batch of one gave no result".into()).into())
         })
     }
 
-    /// Applies independent writes in one transaction with one durable
-    /// commit, in order, each with its own result: a refused write changes
-    /// nothing and does not stop the others. Results are final once this
-    /// returns `Ok`. The writes are recorded in the audit log without a
-    /// subject: a caller acting for someone goes through
-    /// [`Agency::check_write`](crate::Agency::check_write) and
-    /// [`Store::commit`].
+    /// Applies independent writes for `principal` in one transaction with
+    /// one durable commit, in order, each with its own result: a write
+    /// refused by the checks or by the store changes nothing and does not
+    /// stop the others. Results are final once this returns `Ok`.
     ///
     /// # Errors
     /// When the store fails, the whole batch is rolled back and this error
     /// stands for every write in it.
     pub fn write_batch(
         &self,
+        principal: &Principal,
         writes: Vec<Write>,
     ) -> Result<Vec<Result<Written, Error>>, StoreError> {
-        let checked = writes
+        let checked: Vec<Result<CheckedWrite, Error>> = writes
             .into_iter()
-            .map(|write| CheckedWrite::new(write, None))
+            .map(|write| Agency::check_write(principal, write))
             .collect();
-        Ok(self
-            .commit(checked)?
+        let allowed = checked.iter().filter_map(|c| c.as_ref().ok()).cloned().collect();
+        let mut committed = self.commit(allowed)?.into_iter();
+        Ok(checked
             .into_iter()
-            .map(|result| result.map(|committed| committed.written))
+            .map(|check| match check {
+                Ok(_) => committed
+                    .next()
+                    .unwrap_or_else(|| {
+                        Err(StoreError::Corrupt("a batch gave fewer results than writes".into())
+                            .into())
+                    })
+                    .map(|c| c.written),
+                Err(refused) => Err(refused),
+            })
             .collect())
     }
 
-    /// Applies checked writes as [`Store::write_batch`] does, each recorded
-    /// in the audit log under its subject, each refused with
-    /// [`Error::PreconditionFailed`] when its record's version does not
-    /// meet its condition.
+    /// Applies checked writes, as [`Backend::commit`](crate::Backend::commit)
+    /// describes. After a failed commit the file is closed and opened
+    /// again, because redb refuses all later work on a handle after an
+    /// I/O error; its commit protocol keeps the last good commit.
     ///
     /// # Errors
-    /// As [`Store::write_batch`].
+    /// As [`Backend::commit`](crate::Backend::commit).
     pub fn commit(
         &self,
         writes: Vec<CheckedWrite>,
     ) -> Result<Vec<Result<Committed, Error>>, StoreError> {
-        self.guard(|| self.commit_unguarded(writes))
+        let committed = self.guard(|| self.commit_unguarded(writes));
+        if committed.is_err() && self.is_writable() {
+            // A panic contained by `guard` has already reopened the file.
+            let _ = self.reopen();
+        }
+        committed
     }
 
     fn commit_unguarded(
         &self,
         writes: Vec<CheckedWrite>,
     ) -> Result<Vec<Result<Committed, Error>>, StoreError> {
-        let deletes: Vec<Option<Deleted>> = writes.iter().map(|w| Deleted::of(&w.write)).collect();
+        let deletes: Vec<Option<Deleted>> = writes.iter().map(|w| Deleted::of(w.write())).collect();
         let txn = self.begin_write()?;
         let results = {
             let mut tables = Tables::open(&txn)?;

@@ -17,7 +17,7 @@ use crate::audit::{AuditAction, AuditEntry, AuditQuery, AuditRecord, Preconditio
 use crate::error::Error;
 use crate::model::{ActorPatch, MoviePatch, NewActor, NewMovie, RecordKind};
 use crate::store::write::UNAUDITED;
-use crate::store::{CheckedWrite, Write, Written};
+use crate::backend::{CheckedWrite, Write, Written};
 use crate::{Agency, Principal, Role};
 
 /// Every entry of the log, read a page of `limit` at a time.

@@ -157,7 +157,9 @@ fn seed(db: &Path, movies: u64, actors: u64) -> Result<(), String> {
             })
         })
         .collect();
-    store.write_batch(writes).map_err(|e| e.to_string())?;
+    store
+        .write_batch(&casting_core::Principal::owner(), writes)
+        .map_err(|e| e.to_string())?;
     let mut next = 1;
     while next <= actors {
         let end = (next + 10_000).min(actors + 1);
@@ -171,7 +173,9 @@ fn seed(db: &Path, movies: u64, actors: u64) -> Result<(), String> {
                 })
             })
             .collect();
-        store.write_batch(writes).map_err(|e| e.to_string())?;
+        store
+            .write_batch(&casting_core::Principal::owner(), writes)
+            .map_err(|e| e.to_string())?;
         next = end;
     }
     Ok(())

@@ -66,6 +66,11 @@ pub use audit::{
     AuditAction, AuditEntry, AuditPage, AuditQuery, AuditRecord, Precondition, Versioned,
 };
 #[cfg(feature = "store")]
+pub use backend::{
+    Backend, CheckedWrite, Committed, Counts, EngineError, Item, StoreError, Write, WriteKind,
+    Written,
+};
+#[cfg(feature = "store")]
 pub use error::Error;
 pub use model::{
     Actor, ActorPatch, InvalidField, Movie, MoviePatch, NewActor, NewMovie, RecordKind,
@@ -73,10 +78,5 @@ pub use model::{
 };
 pub use permission::{Permission, PermissionSet, Principal, Role};
 pub use query::{ActorQuery, MovieQuery, Page, PageRequest};
-#[cfg(feature = "store")]
-pub use backend::{
-    Backend, CheckedWrite, Committed, Counts, EngineError, Item, StoreError, Write, WriteKind,
-    Written,
-};
 #[cfg(feature = "store")]
 pub use store::{BackupError, SnapshotInfo, Store};

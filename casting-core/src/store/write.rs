@@ -10,6 +10,7 @@ use std::sync::atomic::Ordering;
 use jiff::Timestamp;
 use redb::{ReadableTable, Table, WriteTransaction};
 
+use super::Store;
 use super::audit::{kind_code, version_in};
 use super::read::actors_of;
 use super::record::{ActorRecord, MovieRecord};
@@ -17,7 +18,6 @@ use super::tables::{
     ABOUT, ACTORS, AUDIT, CAST, LAST_ACTOR_ID, LAST_AUDIT_ID, LAST_MOVIE_ID, META, MOVIES, RECAST,
     RECORD_SPACE,
 };
-use super::Store;
 use crate::Agency;
 use crate::audit::{AuditAction, AuditEntry, AuditRecord, Precondition};
 use crate::backend::{CheckedWrite, Committed, StoreError, Write, Written};
@@ -451,7 +451,11 @@ impl Store {
             .into_iter()
             .map(|write| Agency::check_write(principal, write))
             .collect();
-        let allowed = checked.iter().filter_map(|c| c.as_ref().ok()).cloned().collect();
+        let allowed = checked
+            .iter()
+            .filter_map(|c| c.as_ref().ok())
+            .cloned()
+            .collect();
         let mut committed = self.commit(allowed)?.into_iter();
         Ok(checked
             .into_iter()
@@ -459,8 +463,10 @@ impl Store {
                 Ok(_) => committed
                     .next()
                     .unwrap_or_else(|| {
-                        Err(StoreError::Corrupt("a batch gave fewer results than writes".into())
-                            .into())
+                        Err(
+                            StoreError::Corrupt("a batch gave fewer results than writes".into())
+                                .into(),
+                        )
                     })
                     .map(|c| c.written),
                 Err(refused) => Err(refused),

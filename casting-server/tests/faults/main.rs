@@ -22,5 +22,6 @@ mod crash;
 mod disk_full;
 mod key_set;
 mod records;
+mod replicas;
 mod rng;
 mod slow_clients;

@@ -50,6 +50,11 @@ struct Tables<'txn> {
     audit: Table<'txn, (u8, u64, u64), &'static [u8]>,
     /// The time every entry of this transaction is stamped with.
     at: Timestamp,
+    /// The id sequences this transaction has drawn from, with the last id
+    /// each gave: read from `meta` once and written back once, at
+    /// [`Tables::finish`], rather than a read and a write per id (a batch
+    /// of creates draws two ids per write, the record's and its entry's).
+    drawn: Vec<(&'static str, u64)>,
 }
 
 #[cfg(test)]
@@ -85,7 +90,16 @@ impl<'txn> Tables<'txn> {
             // Whole seconds, as the entries show them.
             at: Timestamp::from_second(Timestamp::now().as_second())
                 .unwrap_or(Timestamp::UNIX_EPOCH),
+            drawn: Vec::with_capacity(3),
         })
+    }
+
+    /// Writes the sequences back; call before the commit.
+    fn finish(mut self) -> Result<(), StoreError> {
+        for (key, last) in std::mem::take(&mut self.drawn) {
+            self.meta.insert(key, last)?;
+        }
+        Ok(())
     }
 
     /// Appends the entry of `change`, which makes its id the record's
@@ -155,13 +169,23 @@ impl<'txn> Tables<'txn> {
     /// The next id of a sequence. Ids are never reused because the last
     /// one given is kept, not derived from the records left.
     fn next_id(&mut self, key: &'static str) -> Result<u64, Error> {
-        let last = self
-            .meta
-            .get(key)
-            .map_err(Error::redb)?
-            .map_or(0, |v| v.value());
-        let id = last.checked_add(1).ok_or(StoreError::IdsExhausted(key))?;
-        self.meta.insert(key, id).map_err(Error::redb)?;
+        let slot = match self.drawn.iter().position(|(k, _)| *k == key) {
+            Some(slot) => slot,
+            None => {
+                let last = self
+                    .meta
+                    .get(key)
+                    .map_err(Error::redb)?
+                    .map_or(0, |v| v.value());
+                self.drawn.push((key, last));
+                self.drawn.len() - 1
+            }
+        };
+        let id = self.drawn[slot]
+            .1
+            .checked_add(1)
+            .ok_or(StoreError::IdsExhausted(key))?;
+        self.drawn[slot].1 = id;
         Ok(id)
     }
 
@@ -511,6 +535,7 @@ impl Store {
                     result => results.push(result),
                 }
             }
+            tables.finish()?;
             results
         };
         txn.commit()?;

@@ -57,6 +57,8 @@ mod agency;
 mod backend;
 #[cfg(feature = "store")]
 mod error;
+#[cfg(feature = "postgres")]
+mod postgres;
 #[cfg(feature = "store")]
 mod store;
 
@@ -78,5 +80,7 @@ pub use backend::{
     Backend, CheckedWrite, Committed, Counts, EngineError, Item, StoreError, Write, WriteKind,
     Written,
 };
+#[cfg(feature = "postgres")]
+pub use postgres::PgStore;
 #[cfg(feature = "store")]
 pub use store::{BackupError, SnapshotInfo, Store};

@@ -357,5 +357,3 @@ impl Backend for PgStore {
     }
 }
 
-#[cfg(test)]
-mod tests;

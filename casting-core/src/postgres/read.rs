@@ -328,3 +328,15 @@ pub(super) async fn counts(pool: Pool) -> Result<Counts, StoreError> {
 pub(super) async fn ping(pool: Pool) -> Result<(), StoreError> {
     query(&pool, "SELECT 1", &[]).await.map(drop)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::contains_pattern;
+
+    #[test]
+    fn a_pattern_matches_its_needle_literally() {
+        assert_eq!(contains_pattern("a%b_c\\d"), "%a\\%b\\_c\\\\d%");
+        assert_eq!(contains_pattern(""), "%%");
+        assert_eq!(contains_pattern("ß"), "%ß%");
+    }
+}

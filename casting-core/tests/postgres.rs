@@ -158,7 +158,10 @@ fn ids_are_given_in_commit_order_by_concurrent_processes() {
     }
     let movie = stores[2].movie_versioned(1).unwrap().unwrap();
     assert_eq!(movie.record.actors.len(), 100);
-    assert_eq!(movie.version, 201, "the last actor cast in it set its version");
+    assert_eq!(
+        movie.version, 201,
+        "the last actor cast in it set its version"
+    );
     assert_eq!(stores[3].counts().unwrap().actors, 100);
 }
 
@@ -186,7 +189,10 @@ fn a_refused_write_does_not_fail_its_batch() {
     assert!(results[0].is_ok());
     assert!(matches!(results[1], Err(Error::NotFound { id: 9, .. })));
     assert!(matches!(&results[2], Err(Error::Invalid(f)) if f.field == "movie_id"));
-    assert!(matches!(results[3], Err(Error::PreconditionFailed { id: 1, .. })));
+    assert!(matches!(
+        results[3],
+        Err(Error::PreconditionFailed { id: 1, .. })
+    ));
     assert_eq!(results[4].as_ref().unwrap().entry, 2);
     let expected = redb.commit(batch()).unwrap();
     assert_eq!(normalize(&results), normalize(&expected));
@@ -259,8 +265,17 @@ fn searches_fold_case_as_rust_does_and_match_wildcards_literally() {
     let store = connect(&db);
     let (_dir, redb) = redb_store();
     let names = [
-        "İstanbul", "istanbul", "ΣΊΣΥΦΟΣ", "σίσυφος", "Straße", "STRASSE", "100% Pure",
-        "under_score", "back\\slash", "plain", "i̇x",
+        "İstanbul",
+        "istanbul",
+        "ΣΊΣΥΦΟΣ",
+        "σίσυφος",
+        "Straße",
+        "STRASSE",
+        "100% Pure",
+        "under_score",
+        "back\\slash",
+        "plain",
+        "i̇x",
     ];
     let genders = ["İ", "i̇", "Σ", "σ", "ς", "ß", "SS", "Male"];
     for backend in [&store as &dyn Backend, &redb] {
@@ -356,7 +371,9 @@ fn versions(store: &dyn Backend) -> Vec<(u64, u64)> {
 #[test]
 fn a_copy_keeps_every_item_and_version_from_postgres_to_postgres_and_through_redb() {
     let Some(db) = TestDb::create() else { return };
-    let Some(other) = TestDb::create() else { return };
+    let Some(other) = TestDb::create() else {
+        return;
+    };
     let source = connect(&db);
     fill(&source);
     let items = export(&source);
@@ -379,7 +396,10 @@ fn a_copy_keeps_every_item_and_version_from_postgres_to_postgres_and_through_red
     }
     // The sequences go on after the imported ids.
     let created = commit_one(&target, new_movie("E")).unwrap();
-    assert_eq!((created.entry, created.written.into_movie().unwrap().id), (14, 5));
+    assert_eq!(
+        (created.entry, created.written.into_movie().unwrap().id),
+        (14, 5)
+    );
 
     // redb → PostgreSQL → redb.
     let (_dir, redb) = redb_store();
@@ -439,7 +459,10 @@ fn the_password_never_shows() {
         PgStore::redact("postgres://db/casting?user=app&password=s3cret"),
         "postgres://db/casting?user=app&password=***"
     );
-    assert_eq!(PgStore::redact("postgres://app@db/casting"), "postgres://app@db/casting");
+    assert_eq!(
+        PgStore::redact("postgres://app@db/casting"),
+        "postgres://app@db/casting"
+    );
     let error = PgStore::connect(
         "postgres://app:s3cret@127.0.0.1:1/casting",
         Duration::from_millis(300),
@@ -452,7 +475,10 @@ fn the_password_never_shows() {
     assert_ne!(url, db.url);
     let store = PgStore::connect(&url, TIMEOUT).unwrap();
     let shown = format!("{store:?}");
-    assert!(!shown.contains("s3cret") && shown.contains(&db.name), "{shown}");
+    assert!(
+        !shown.contains("s3cret") && shown.contains(&db.name),
+        "{shown}"
+    );
 }
 
 #[test]
@@ -527,13 +553,18 @@ fn racing_processes_agree_on_one_setting() {
             let (store, barrier) = (store.clone(), barrier.clone());
             std::thread::spawn(move || {
                 barrier.wait();
-                store.put_setting_once("dev_key", &format!("key {n}")).unwrap()
+                store
+                    .put_setting_once("dev_key", &format!("key {n}"))
+                    .unwrap()
             })
         })
         .collect();
     let values: Vec<String> = threads.into_iter().map(|t| t.join().unwrap()).collect();
     assert!(values.iter().all(|v| *v == values[0]), "{values:?}");
-    assert_eq!(stores[1].setting("dev_key").unwrap(), Some(values[0].clone()));
+    assert_eq!(
+        stores[1].setting("dev_key").unwrap(),
+        Some(values[0].clone())
+    );
 }
 
 #[test]
@@ -699,9 +730,7 @@ impl Rng {
                     name: self.chance(40).then(|| self.text()),
                     age: self.chance(40).then(|| self.below(151) as u8),
                     gender: self.chance(30).then(|| self.gender()),
-                    movie_id: self
-                        .chance(50)
-                        .then(|| self.chance(70).then(|| self.id())),
+                    movie_id: self.chance(50).then(|| self.chance(70).then(|| self.id())),
                 },
             ),
             _ => Write::DeleteActor(self.id()),
@@ -744,7 +773,11 @@ fn step(rng: &mut Rng, pg: &PgStore, redb: &Store, trace: &mut Vec<String>) {
                 };
                 if let Some((kind, id)) = target(&write).filter(|_| rng.chance(40)) {
                     let version = version_of(pg, kind, id);
-                    assert_eq!(version, version_of(redb, kind, id), "version of {kind} {id}");
+                    assert_eq!(
+                        version,
+                        version_of(redb, kind, id),
+                        "version of {kind} {id}"
+                    );
                     let version = version.unwrap_or(0);
                     checked = checked.if_match(match rng.below(3) {
                         0 => Precondition::Any,
@@ -762,8 +795,16 @@ fn step(rng: &mut Rng, pg: &PgStore, redb: &Store, trace: &mut Vec<String>) {
         4 => {
             let page = rng.page();
             trace.push(format!("movies {page:?}"));
-            assert_eq!(pg.movies(page).unwrap(), redb.movies(page).unwrap(), "{trace:#?}");
-            assert_eq!(pg.actors(page).unwrap(), redb.actors(page).unwrap(), "{trace:#?}");
+            assert_eq!(
+                pg.movies(page).unwrap(),
+                redb.movies(page).unwrap(),
+                "{trace:#?}"
+            );
+            assert_eq!(
+                pg.actors(page).unwrap(),
+                redb.actors(page).unwrap(),
+                "{trace:#?}"
+            );
         }
         5 => {
             let query = MovieQuery {
@@ -812,8 +853,14 @@ fn step(rng: &mut Rng, pg: &PgStore, redb: &Store, trace: &mut Vec<String>) {
         8 => {
             let id = rng.id();
             trace.push(format!("versioned {id}"));
-            assert_eq!(pg.movie_versioned(id).unwrap(), redb.movie_versioned(id).unwrap());
-            assert_eq!(pg.actor_versioned(id).unwrap(), redb.actor_versioned(id).unwrap());
+            assert_eq!(
+                pg.movie_versioned(id).unwrap(),
+                redb.movie_versioned(id).unwrap()
+            );
+            assert_eq!(
+                pg.actor_versioned(id).unwrap(),
+                redb.actor_versioned(id).unwrap()
+            );
         }
         _ => {
             trace.push("counts".into());

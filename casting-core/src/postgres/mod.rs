@@ -356,4 +356,3 @@ impl Backend for PgStore {
         transfer::import(self, items, replace)
     }
 }
-

@@ -24,6 +24,9 @@ use crate::backend::import::{ImportCheck, Sequences, recast_by};
 use crate::backend::{Counts, Item, StoreError};
 use crate::model::RecordKind;
 
+/// Reads one item from a row of an export's statement.
+type Decode = fn(&tokio_postgres::Row) -> Result<Option<Item>, StoreError>;
+
 /// How many rows cross at a time.
 const CHUNK: usize = 1000;
 
@@ -72,10 +75,7 @@ async fn export_task(pool: Pool, chunks: SyncSender<Vec<Item>>) -> Result<(), St
     let movies = format!("SELECT {MOVIE} FROM movies m ORDER BY m.id");
     let actors = format!("SELECT {ACTOR} FROM actors a ORDER BY a.id");
     let entries = format!("SELECT {} FROM audit ORDER BY id", audit::COLUMNS);
-    let kinds: [(
-        &str,
-        fn(&tokio_postgres::Row) -> Result<Option<Item>, StoreError>,
-    ); 3] = [
+    let kinds: [(&str, Decode); 3] = [
         (&movies, |row| {
             Ok(movie_of(row, 0)?.map(|m| Item::Movie(m.record)))
         }),

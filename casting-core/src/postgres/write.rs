@@ -52,18 +52,18 @@ async fn commit_once(
     let mut client = pool.get().await.map_err(pool_error)?;
     let txn = client.transaction().await.map_err(pg)?;
     // The lock first: it waits for the writer before, and the statements
-    // after it see what that writer committed.
-    let lock = txn
-        .prepare_cached("SELECT last FROM casting_sequences WHERE name = 'audit' FOR UPDATE")
-        .await
-        .map_err(pg)?;
-    txn.query_one(&lock, &[]).await.map_err(pg)?;
-    let read = txn
-        .prepare_cached("SELECT name, last FROM casting_sequences")
-        .await
-        .map_err(pg)?;
+    // after it see what that writer committed. The server runs pipelined
+    // statements in order, so the read is sent at once, without waiting
+    // for the lock's answer, and still runs after it.
+    let (lock, read) = tokio::join!(
+        txn.prepare_cached("SELECT last FROM casting_sequences WHERE name = 'audit' FOR UPDATE"),
+        txn.prepare_cached("SELECT name, last FROM casting_sequences"),
+    );
+    let (lock, read) = (lock.map_err(pg)?, read.map_err(pg)?);
+    let (locked, rows) = tokio::join!(txn.query_one(&lock, &[]), txn.query(&read, &[]));
+    locked.map_err(pg)?;
     let mut sequences = Sequences::default();
-    for row in txn.query(&read, &[]).await.map_err(pg)? {
+    for row in rows.map_err(pg)? {
         let value: i64 = row.try_get(1).map_err(pg)?;
         match row.try_get::<_, &str>(0).map_err(pg)? {
             "movie" => sequences.movie = value,

@@ -504,6 +504,50 @@ fn an_unreachable_server_is_unavailable_after_the_connect_timeout() {
 }
 
 #[test]
+fn require_never_falls_back_to_plain_text_and_prefer_does() {
+    let Some(db) = TestDb::create() else { return };
+    // The test cluster offers no TLS.
+    let sep = if db.url.contains('?') { '&' } else { '?' };
+    let require = format!("{}{sep}sslmode=require", db.url);
+    match PgStore::connect(&require, Duration::from_millis(500)) {
+        Err(StoreError::Unavailable(_)) => {}
+        other => panic!("{other:?}"),
+    }
+    let prefer = format!("{}{sep}sslmode=prefer", db.url);
+    PgStore::connect(&prefer, TIMEOUT).unwrap();
+    let disable = format!("{}{sep}sslmode=disable", db.url);
+    PgStore::connect(&disable, TIMEOUT).unwrap();
+}
+
+#[test]
+fn an_export_stops_at_the_first_error_of_its_consumer() {
+    let Some(db) = TestDb::create() else { return };
+    let store = connect(&db);
+    for i in 0..2500 {
+        if i % 500 == 0 {
+            let batch = (0..500)
+                .map(|j| checked(new_movie(&format!("M{}", i + j))))
+                .collect();
+            store.commit(batch).unwrap();
+        }
+    }
+    let mut seen = 0;
+    let stopped = store.export(&mut |_| {
+        seen += 1;
+        if seen == 1200 {
+            Err(StoreError::Import("enough".into()))
+        } else {
+            Ok(())
+        }
+    });
+    assert!(matches!(stopped, Err(StoreError::Import(m)) if m == "enough"));
+    assert_eq!(seen, 1200);
+    // The snapshot's connection went back, or away: the store goes on.
+    assert_eq!(export(&store).len(), 2500 + 2500);
+    assert_eq!(store.counts().unwrap().movies, 2500);
+}
+
+#[test]
 fn a_live_store_recovers_after_its_connections_are_terminated() {
     let Some(db) = TestDb::create() else { return };
     let store = connect(&db);

@@ -32,8 +32,18 @@ pub(super) fn is_outage(e: &tokio_postgres::Error) -> bool {
         }
         source = cause.source();
     }
-    // The client's own timeout has no source; its message is fixed.
-    e.to_string().starts_with("timeout waiting for server")
+    // The client's kinds are private, but their messages are fixed: its
+    // own timeout has no source, and a connection that failed in its TLS
+    // handshake (a server without TLS under `sslmode=require`, a
+    // certificate not trusted) never started a session.
+    let message = e.to_string();
+    [
+        "timeout waiting for server",
+        "error connecting to server",
+        "error performing TLS handshake",
+    ]
+    .iter()
+    .any(|prefix| message.starts_with(prefix))
 }
 
 /// Whether the database refused the transaction only because of another

@@ -49,6 +49,8 @@ const OUTAGE_RETRIES: usize = 2;
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 /// The longest pause between connection attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
+/// The longest one connection attempt may take.
+const MAX_ATTEMPT: Duration = Duration::from_secs(5);
 
 /// A casting store in a PostgreSQL database, shared by every process that
 /// connects to it. Cheap to share behind an `Arc`: operations run in
@@ -162,7 +164,11 @@ impl PgStore {
         let mut config: tokio_postgres::Config = url
             .parse()
             .map_err(|e| StoreError::Unavailable(format!("invalid PostgreSQL URL: {e}")))?;
-        config.connect_timeout(connect_timeout.max(Duration::from_millis(100)));
+        // One attempt waits at most this long: at startup the attempts go
+        // on until `connect_timeout`, and later an operation that needs a
+        // new connection to an unresponsive server fails in time.
+        let attempt = connect_timeout.clamp(Duration::from_millis(100), MAX_ATTEMPT);
+        config.connect_timeout(attempt);
         config.application_name("casting");
         let host = match config.get_hosts().first() {
             Some(Host::Tcp(host)) => host.clone(),
@@ -187,7 +193,7 @@ impl PgStore {
         let pool = Pool::builder(manager)
             .max_size(POOL_SIZE)
             .runtime(Runtime::Tokio1)
-            .create_timeout(Some(connect_timeout.max(Duration::from_millis(100))))
+            .create_timeout(Some(attempt))
             .wait_timeout(Some(connect_timeout.max(Duration::from_secs(5))))
             .recycle_timeout(Some(Duration::from_secs(5)))
             .build()

@@ -224,11 +224,9 @@ pub(super) async fn put_setting_once(
     value: String,
 ) -> Result<String, StoreError> {
     let client = pool.get().await.map_err(pool_error)?;
-    // One statement: either it inserts and returns the new value, or the
-    // row exists and the select part returns it. ON CONFLICT waits for a
-    // racing insert to commit, so the row is visible then... but not to
-    // this statement's snapshot, hence a second read when nothing came
-    // back.
+    // The insert does nothing when a value is there, or when a racing
+    // process's insert commits first (ON CONFLICT waits for it); the read
+    // after, a statement with a snapshot of its own, sees whichever won.
     client
         .execute(
             "INSERT INTO casting_settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",

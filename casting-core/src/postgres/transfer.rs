@@ -192,7 +192,12 @@ async fn import_task(
     replace: bool,
 ) -> Result<Counts, StoreError> {
     let mut client = pool.get().await.map_err(pool_error)?;
-    let txn = client.transaction().await.map_err(pg)?;
+    let txn = client
+        .build_transaction()
+        .isolation_level(IsolationLevel::ReadCommitted)
+        .start()
+        .await
+        .map_err(pg)?;
     // Writers wait until the import commits or rolls back.
     txn.query_one(
         "SELECT last FROM casting_sequences WHERE name = 'audit' FOR UPDATE",

@@ -12,8 +12,8 @@
 
 use deadpool_postgres::{Pool, Transaction};
 use jiff::Timestamp;
-use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
+use tokio_postgres::{IsolationLevel, Row};
 
 use super::audit::{self, Columns};
 use super::error::{exact, from_db, is_conflict, is_outage, pg, pool as pool_error};
@@ -50,7 +50,14 @@ async fn commit_once(
     writes: Vec<CheckedWrite>,
 ) -> Result<Vec<Result<Committed, Error>>, StoreError> {
     let mut client = pool.get().await.map_err(pool_error)?;
-    let txn = client.transaction().await.map_err(pg)?;
+    // READ COMMITTED whatever the database's default: each statement
+    // after the lock sees everything committed before it was granted.
+    let txn = client
+        .build_transaction()
+        .isolation_level(IsolationLevel::ReadCommitted)
+        .start()
+        .await
+        .map_err(pg)?;
     // The lock first: it waits for the writer before, and the statements
     // after it see what that writer committed. The server runs pipelined
     // statements in order, so the read is sent at once, without waiting

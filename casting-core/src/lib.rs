@@ -57,6 +57,8 @@ mod agency;
 mod backend;
 #[cfg(feature = "store")]
 mod error;
+#[cfg(feature = "postgres")]
+mod postgres;
 #[cfg(feature = "store")]
 mod store;
 
@@ -77,6 +79,8 @@ pub use model::{
     ReleaseDate, ReleaseDateError,
 };
 pub use permission::{Permission, PermissionSet, Principal, Role};
+#[cfg(feature = "postgres")]
+pub use postgres::PgStore;
 pub use query::{ActorQuery, MovieQuery, Page, PageRequest};
 #[cfg(feature = "store")]
 pub use store::{BackupError, SnapshotInfo, Store};

@@ -100,7 +100,8 @@ impl NewActor {
     /// Checks the rules of the contract.
     ///
     /// # Errors
-    /// When the name or gender is blank or too long, or the age is above 150.
+    /// When the name or gender is blank, too long or holds U+0000, or the age
+    /// is above 150.
     pub fn validate(&self) -> Result<(), InvalidField> {
         check(Some(&self.name), Some(self.age), Some(&self.gender))
     }

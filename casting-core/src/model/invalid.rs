@@ -33,11 +33,16 @@ pub const MAX_GENDER_CHARS: usize = 64;
 /// The oldest age accepted.
 pub const MAX_AGE: u8 = 150;
 
-/// Checks that `value` has something besides white space and at most `max`
-/// characters.
+/// Checks that `value` has something besides white space, at most `max`
+/// characters and no U+0000.
 pub(crate) fn check_text(field: &'static str, value: &str, max: usize) -> Result<(), InvalidField> {
     if value.trim().is_empty() {
         return Err(InvalidField::new(field, "must not be empty"));
+    }
+    // No text field may hold U+0000: PostgreSQL's text type cannot, and
+    // a store must keep whatever the other accepts.
+    if value.contains('\0') {
+        return Err(InvalidField::new(field, "must not contain U+0000"));
     }
     if value.chars().count() > max {
         return Err(InvalidField::new(
@@ -76,6 +81,14 @@ mod tests {
     fn whitespace_only_text_is_rejected() {
         assert!(check_text("name", " \t\n", 10).is_err());
         assert!(check_text("name", "", 10).is_err());
+    }
+
+    #[test]
+    fn no_text_field_may_contain_u0000() {
+        let refused = check_text("name", "Ann\0", 10).unwrap_err();
+        assert_eq!(refused.field, "name");
+        assert!(check_text("title", "\0", 10).is_err());
+        assert!(check_text("gender", "Ann\u{1}", 10).is_ok());
     }
 
     #[test]

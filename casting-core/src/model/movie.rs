@@ -68,7 +68,7 @@ impl NewMovie {
     /// Checks the rules of the contract.
     ///
     /// # Errors
-    /// When the title is blank or longer than 200 characters.
+    /// When the title is blank, longer than 200 characters or holds U+0000.
     pub fn validate(&self) -> Result<(), InvalidField> {
         check_text("title", &self.title, MAX_TEXT_CHARS)
     }

@@ -1,0 +1,116 @@
+//! A database of its own for each PostgreSQL test, so tests run in
+//! parallel: created through the admin URL in `CASTING_TEST_POSTGRES` and
+//! dropped when the test ends.
+//!
+//! Without that variable the tests return at once with a notice, except
+//! under CI (`CI` set), where a test that cannot reach PostgreSQL fails:
+//! `.ci/run` starts one.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// The admin URL, or `None` when the tests are to be skipped.
+pub(crate) fn admin_url() -> Option<String> {
+    match std::env::var("CASTING_TEST_POSTGRES") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CASTING_TEST_POSTGRES is not set: .ci/run starts PostgreSQL"
+            );
+            eprintln!("CASTING_TEST_POSTGRES is not set: skipping a PostgreSQL test");
+            None
+        }
+    }
+}
+
+/// Runs `sql` through a connection to `url`, on a runtime of its own.
+pub(crate) fn execute(url: &str, sql: &str) {
+    run(url, |client| async move {
+        client.batch_execute(sql).await.unwrap();
+    });
+}
+
+/// Runs `work` with a client of `url`.
+pub(crate) fn run<F, Fut>(url: &str, work: F)
+where
+    F: FnOnce(tokio_postgres::Client) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        let driver = tokio::spawn(connection);
+        work(client).await;
+        driver.abort();
+    });
+}
+
+/// A database that exists for one test.
+pub(crate) struct TestDb {
+    admin: String,
+    /// Its name.
+    pub(crate) name: String,
+    /// Its URL.
+    pub(crate) url: String,
+}
+
+/// `url` with its database replaced by `dbname`.
+fn with_dbname(url: &str, dbname: &str) -> String {
+    let (base, query) = match url.find('?') {
+        Some(at) => url.split_at(at),
+        None => (url, ""),
+    };
+    let scheme_end = base.find("://").map_or(0, |at| at + 3);
+    let host_end = base[scheme_end..]
+        .find('/')
+        .map_or(base.len(), |at| scheme_end + at);
+    format!("{}/{dbname}{query}", &base[..host_end])
+}
+
+impl TestDb {
+    /// A new, empty database, or `None` when the tests are skipped.
+    pub(crate) fn create() -> Option<TestDb> {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let admin = admin_url()?;
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+        let name = format!(
+            "casting_t_{}_{}_{nanos}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        execute(&admin, &format!("CREATE DATABASE {name}"));
+        let url = with_dbname(&admin, &name);
+        Some(TestDb { admin, name, url })
+    }
+
+    /// Ends every session of this database but the caller's, as an
+    /// administrator would.
+    pub(crate) fn terminate_sessions(&self) {
+        execute(
+            &self.admin,
+            &format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                 WHERE datname = '{}' AND pid <> pg_backend_pid()",
+                self.name
+            ),
+        );
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+        let admin = self.admin.clone();
+        // Never a second panic while a failed test unwinds.
+        let _ = std::panic::catch_unwind(move || execute(&admin, &sql));
+    }
+}

@@ -323,7 +323,12 @@ async fn replicas_over_one_database_behave_as_one_server() {
     }
     let _killed = servers.pop();
 
-    let seen = seen.lock().expect("not poisoned");
+    let seen = std::mem::take(&mut *seen.lock().expect("not poisoned"));
+    eprintln!(
+        "replicas: {} creates and {} deletes acknowledged by {PROCESSES} processes, one killed",
+        seen.created.len(),
+        seen.deleted.len()
+    );
     assert!(seen.faults.is_empty(), "5xx answers: {:#?}", seen.faults);
     assert!(
         seen.created.len() > 50,

@@ -19,6 +19,7 @@ mod helpers;
 mod mock_issuer;
 
 mod crash;
+mod database_outage;
 mod disk_full;
 mod key_set;
 mod records;

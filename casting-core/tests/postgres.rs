@@ -570,6 +570,29 @@ fn a_live_store_recovers_after_its_connections_are_terminated() {
 }
 
 #[test]
+fn a_connection_lost_during_the_commit_is_never_reported_as_success() {
+    let Some(db) = TestDb::create() else { return };
+    let direct = connect(&db);
+    let cutter = support::CommitCutter::start(db.address());
+    let url = format!("{}?sslmode=disable", db.url_through(cutter.port));
+    let store = PgStore::connect(&url, TIMEOUT).unwrap();
+    commit_one(&store, new_movie("Before")).unwrap();
+    // The server gets the COMMIT and commits; the client hears nothing.
+    cutter.arm(support::AFTER);
+    let cut = store.commit(vec![checked(new_movie("Committed"))]);
+    assert!(matches!(cut, Err(StoreError::CommitUncertain)), "{cut:?}");
+    assert_eq!(direct.counts().unwrap().movies, 2, "it did commit");
+    // The COMMIT never reaches the server: it rolls back.
+    cutter.arm(support::BEFORE);
+    let cut = store.commit(vec![checked(new_movie("Lost"))]);
+    assert!(matches!(cut, Err(StoreError::CommitUncertain)), "{cut:?}");
+    assert_eq!(direct.counts().unwrap().movies, 2, "it did not");
+    // The store goes on, with the ids the sequences give next.
+    let next = commit_one(&store, new_movie("After")).unwrap();
+    assert_eq!(next.written.into_movie().unwrap().id, 3);
+}
+
+#[test]
 fn the_store_works_and_drops_inside_another_runtime() {
     let Some(db) = TestDb::create() else { return };
     let store = connect(&db);

@@ -10,10 +10,10 @@
 //! Statements that do not depend on each other's answers are sent
 //! together, without waiting for each reply.
 
-use deadpool_postgres::{Pool, Transaction};
+use deadpool_postgres::{Object, Pool};
 use jiff::Timestamp;
+use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{IsolationLevel, Row};
 
 use super::audit::{self, Columns};
 use super::error::{exact, from_db, is_conflict, is_outage, pg, pool as pool_error};
@@ -45,29 +45,54 @@ fn db(e: tokio_postgres::Error) -> Error {
     Error::Storage(pg(e))
 }
 
+const LOCK: &str = "SELECT last FROM casting_sequences WHERE name = 'audit' FOR UPDATE";
+const READ: &str = "SELECT name, last FROM casting_sequences";
+const SAVE: &str = "UPDATE casting_sequences s SET last = u.last
+    FROM unnest($1::text[], $2::bigint[]) u(name, last) WHERE s.name = u.name";
+
 async fn commit_once(
     pool: &Pool,
     writes: Vec<CheckedWrite>,
 ) -> Result<Vec<Result<Committed, Error>>, StoreError> {
-    let mut client = pool.get().await.map_err(pool_error)?;
-    // READ COMMITTED whatever the database's default: each statement
-    // after the lock sees everything committed before it was granted.
-    let txn = client
-        .build_transaction()
-        .isolation_level(IsolationLevel::ReadCommitted)
-        .start()
-        .await
-        .map_err(pg)?;
-    // The lock first: it waits for the writer before, and the statements
-    // after it see what that writer committed. The server runs pipelined
-    // statements in order, so the read is sent at once, without waiting
-    // for the lock's answer, and still runs after it.
-    let (lock, read) = tokio::join!(
-        txn.prepare_cached("SELECT last FROM casting_sequences WHERE name = 'audit' FOR UPDATE"),
-        txn.prepare_cached("SELECT name, last FROM casting_sequences"),
+    let client = pool.get().await.map_err(pool_error)?;
+    let outcome = in_transaction(&client, writes).await;
+    if outcome.is_err() {
+        // The session must not go back to the pool inside a transaction.
+        // After a COMMIT that failed there is none, and the ROLLBACK only
+        // warns; a session that cannot even roll back is dropped.
+        if client.batch_execute("ROLLBACK").await.is_err() {
+            drop(Object::take(client));
+        }
+    }
+    outcome
+}
+
+/// The transaction of one batch. Its own `BEGIN` and `COMMIT` rather
+/// than a transaction object's, so that each can be sent together with
+/// the statements beside it: three round trips for a batch of one
+/// create, rather than five.
+async fn in_transaction(
+    client: &Object,
+    writes: Vec<CheckedWrite>,
+) -> Result<Vec<Result<Committed, Error>>, StoreError> {
+    let (lock, read, save) = tokio::join!(
+        client.prepare_cached(LOCK),
+        client.prepare_cached(READ),
+        client.prepare_cached(SAVE),
     );
-    let (lock, read) = (lock.map_err(pg)?, read.map_err(pg)?);
-    let (locked, rows) = tokio::join!(txn.query_one(&lock, &[]), txn.query(&read, &[]));
+    let (lock, read, save) = (lock.map_err(pg)?, read.map_err(pg)?, save.map_err(pg)?);
+    // READ COMMITTED whatever the database's default; the lock first: it
+    // waits for the writer before, and the statements after it see what
+    // that writer committed. The server runs pipelined statements in the
+    // order sent (`biased` polls, so sends, in the order written), so
+    // none waits for the answer of the one before.
+    let (begun, locked, rows) = tokio::join!(
+        biased;
+        client.batch_execute("BEGIN ISOLATION LEVEL READ COMMITTED"),
+        client.query_one(&lock, &[]),
+        client.query(&read, &[]),
+    );
+    begun.map_err(pg)?;
     locked.map_err(pg)?;
     let mut sequences = Sequences::default();
     for row in rows.map_err(pg)? {
@@ -81,9 +106,8 @@ async fn commit_once(
             _ => {}
         }
     }
-    let before = sequences;
     let mut batch = Batch {
-        txn: &txn,
+        client,
         sequences,
         // Whole seconds, as the entries show them; one time for the
         // batch, as the redb store stamps its transaction.
@@ -101,33 +125,32 @@ async fn commit_once(
         }
     }
     let sequences = batch.sequences;
-    if sequences != before {
-        let save = txn
-            .prepare_cached(
-                "UPDATE casting_sequences s SET last = u.last
-                 FROM unnest($1::text[], $2::bigint[]) u(name, last) WHERE s.name = u.name",
-            )
-            .await
-            .map_err(pg)?;
-        let names = ["movie", "actor", "audit", "movie_count", "actor_count"];
-        let values = [
-            sequences.movie,
-            sequences.actor,
-            sequences.audit,
-            sequences.movie_count,
-            sequences.actor_count,
-        ];
-        txn.execute(&save, &[&&names[..], &&values[..]])
-            .await
-            .map_err(pg)?;
-    }
-    match txn.commit().await {
-        Ok(()) => Ok(results),
-        // The COMMIT was sent, or may have been: whether it happened is
-        // unknown, and must not be reported as success, nor as nothing
-        // done (which a retry would take as leave to write again).
-        Err(e) if is_outage(&e) => Err(StoreError::CommitUncertain),
-        Err(e) => Err(pg(e)),
+    let names = ["movie", "actor", "audit", "movie_count", "actor_count"];
+    let values = [
+        sequences.movie,
+        sequences.actor,
+        sequences.audit,
+        sequences.movie_count,
+        sequences.actor_count,
+    ];
+    let (names, values) = (&names[..], &values[..]);
+    let params: [&(dyn ToSql + Sync); 2] = [&names, &values];
+    let (saved, committed) = tokio::join!(
+        biased;
+        client.execute(&save, &params),
+        client.batch_execute("COMMIT"),
+    );
+    match (saved, committed) {
+        (Ok(_), Ok(())) => Ok(results),
+        // The COMMIT was sent: when the connection is lost, whether it
+        // happened is unknown (the answer to the save may be what was
+        // lost), and must be reported neither as success nor as nothing
+        // done, which a retry would take as leave to write again.
+        (Err(e), _) | (_, Err(e)) if is_outage(&e) => Err(StoreError::CommitUncertain),
+        // A save the server refused made the COMMIT a rollback, which
+        // PostgreSQL answers without an error: the save's error is the
+        // answer.
+        (Err(e), _) | (Ok(_), Err(e)) => Err(pg(e)),
     }
 }
 
@@ -142,8 +165,9 @@ struct Sequences {
 }
 
 /// The state of one batch's transaction.
-struct Batch<'a, 'txn> {
-    txn: &'a Transaction<'txn>,
+struct Batch<'a> {
+    /// The session, inside the batch's transaction.
+    client: &'a Object,
     sequences: Sequences,
     at: Timestamp,
 }
@@ -196,16 +220,16 @@ const DELETE_ACTOR: &str = "DELETE FROM actors WHERE id = $1";
 /// as their version.
 const RECAST: &str = "UPDATE movies SET version = $2 WHERE id = ANY($1)";
 
-impl Batch<'_, '_> {
+impl Batch<'_> {
     async fn rows(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>, Error> {
         let sql = sql.replace("{MOVIE}", MOVIE).replace("{ACTOR}", ACTOR);
-        let statement = self.txn.prepare_cached(&sql).await.map_err(db)?;
-        self.txn.query(&statement, params).await.map_err(db)
+        let statement = self.client.prepare_cached(&sql).await.map_err(db)?;
+        self.client.query(&statement, params).await.map_err(db)
     }
 
     async fn execute(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, Error> {
-        let statement = self.txn.prepare_cached(sql).await.map_err(db)?;
-        self.txn.execute(&statement, params).await.map_err(db)
+        let statement = self.client.prepare_cached(sql).await.map_err(db)?;
+        self.client.execute(&statement, params).await.map_err(db)
     }
 
     async fn movie(&self, id: u64) -> Result<Option<Versioned<Movie>>, Error> {

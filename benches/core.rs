@@ -60,7 +60,7 @@ fn new_actor(i: u64, movie_id: Option<u64>) -> Write {
 fn fill(store: &Store, writes: impl Iterator<Item = Write>) -> Result {
     let writes: Vec<Write> = writes.collect();
     for chunk in writes.chunks(1000) {
-        for result in store.write_batch(chunk.to_vec())? {
+        for result in store.write_batch(&casting_core::Principal::owner(), chunk.to_vec())? {
             result?;
         }
     }
@@ -95,7 +95,7 @@ fn creates(c: &mut Criterion) -> Result {
     group.bench_function("one_actor_per_commit", |b| {
         b.iter_batched(
             || new_actor(1, None),
-            |write| store.write(write),
+            |write| store.write(&casting_core::Principal::owner(), write),
             BatchSize::SmallInput,
         );
     });
@@ -103,14 +103,14 @@ fn creates(c: &mut Criterion) -> Result {
     group.bench_function("batch_of_64_actors", |b| {
         b.iter_batched(
             || (0..BATCH as u64).map(|i| new_actor(i, None)).collect(),
-            |writes| store.write_batch(writes),
+            |writes| store.write_batch(&casting_core::Principal::owner(), writes),
             BatchSize::SmallInput,
         );
     });
     group.finish();
     // The measured closures only hand their results to criterion; one more
     // write shows that they were not errors.
-    store.write(new_actor(1, None))?;
+    store.write(&casting_core::Principal::owner(), new_actor(1, None))?;
     Ok(())
 }
 

@@ -106,7 +106,12 @@ fn commit(c: &mut Criterion) -> Result {
         group.bench_function(format!("batch of {size}"), |b| {
             b.iter_batched(
                 || (0..size).map(|_| actor()).collect::<Vec<_>>(),
-                |writes| store.write_batch(writes).map(|r| r.len()).unwrap_or(0),
+                |writes| {
+                    store
+                        .write_batch(&casting_core::Principal::owner(), writes)
+                        .map(|r| r.len())
+                        .unwrap_or(0)
+                },
                 BatchSize::SmallInput,
             )
         });

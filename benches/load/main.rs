@@ -12,9 +12,12 @@
 //! `LOAD_ROUNDS` (default 3) and `LOAD_BIG_ACTORS` (default 1000000; 0 skips
 //! the data-scaling part) tune it. `LOAD_BASELINE_SERVER=PATH` adds the
 //! write scenario against another build of `casting-server`, to measure a
-//! change that has no switch.
+//! change that has no switch. `LOAD_POSTGRES=URL` (a database through which
+//! a fresh one is created) adds reads and writes over PostgreSQL against
+//! the embedded store, and one process against two on one database.
 
 mod floor;
+mod postgres;
 mod wrk;
 
 use std::io::{BufRead, BufReader, Read, Write as _};
@@ -52,6 +55,8 @@ fn env_number(name: &str, default: u64) -> u64 {
 struct Server {
     child: Child,
     addr: String,
+    /// The producer token a development server printed, if any.
+    producer_token: Option<String>,
 }
 
 impl Drop for Server {
@@ -91,11 +96,15 @@ impl Server {
             .map_err(|e| format!("{}: {e}", program.display()))?;
         let stdout = child.stdout.take().ok_or("no stdout")?;
         let mut lines = BufReader::new(stdout).lines();
+        let mut producer_token = None;
         let addr = loop {
             match lines.next() {
                 Some(Ok(line)) => {
                     if let Some(addr) = line.strip_prefix("listening on http://") {
                         break addr.to_owned();
+                    }
+                    if let Some(token) = line.strip_prefix("token for producer: ") {
+                        producer_token = Some(token.to_owned());
                     }
                 }
                 _ => return Err(format!("{} exited before listening", program.display())),
@@ -103,7 +112,11 @@ impl Server {
         };
         // Keep draining stdout so the server never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
-        Ok(Server { child, addr })
+        Ok(Server {
+            child,
+            addr,
+            producer_token,
+        })
     }
 
     /// The resident and peak memory of the process, in MiB.
@@ -157,7 +170,9 @@ fn seed(db: &Path, movies: u64, actors: u64) -> Result<(), String> {
             })
         })
         .collect();
-    store.write_batch(writes).map_err(|e| e.to_string())?;
+    store
+        .write_batch(&casting_core::Principal::owner(), writes)
+        .map_err(|e| e.to_string())?;
     let mut next = 1;
     while next <= actors {
         let end = (next + 10_000).min(actors + 1);
@@ -171,7 +186,9 @@ fn seed(db: &Path, movies: u64, actors: u64) -> Result<(), String> {
                 })
             })
             .collect();
-        store.write_batch(writes).map_err(|e| e.to_string())?;
+        store
+            .write_batch(&casting_core::Principal::owner(), writes)
+            .map_err(|e| e.to_string())?;
         next = end;
     }
     Ok(())
@@ -465,40 +482,91 @@ fn orchestrate() -> Result<(), String> {
             floor_name: "LOAD_BASELINE_SERVER",
         });
     }
-    let mut tallies: Vec<Tally> = scenarios.iter().map(|_| Tally::default()).collect();
-    let ticks = clock_ticks();
-    let load = |t: &Target<'_>| {
-        let before = cpu_seconds(t.pid, ticks);
-        let mut run = wrk::run(&wrk::Load {
-            url: format!("http://{}{}", t.addr, t.path),
-            script: t.script,
-            connections: 64,
-            seconds,
-            core: load_core,
-        })?;
-        let used = cpu_seconds(t.pid, ticks) - before;
-        run.cpu_us = used * 1e6 / (run.requests.max(1) as f64);
-        Ok::<_, String>(run)
-    };
-    for round in 1..=rounds {
-        eprintln!("round {round} of {rounds}");
-        for (scenario, tally) in scenarios.iter().zip(&mut tallies) {
-            tally.server.push(load(&scenario.server)?);
-            tally.floor.push(load(&scenario.floor)?);
-        }
-    }
-
+    let tallies = measure(&scenarios, rounds, seconds, load_core)?;
     println!();
     println!(
         "{rounds} rounds of {seconds} s, wrk -t1 -c64, server on core 0, wrk on core 1; medians"
     );
+    print_table(&scenarios, &tallies);
+    if let Ok(admin) = std::env::var("LOAD_POSTGRES") {
+        postgres::section(&postgres::Context {
+            admin: &admin,
+            dir,
+            seeded: &small,
+            server_bin: &server_bin,
+            server_core,
+            load_core,
+            rounds,
+            seconds,
+            redb_cached: &server,
+            redb_uncached: &uncached,
+            redb_writes: &server_on,
+        })?;
+    }
+    drop((
+        server, uncached, server_on, server_off, baseline, plain, rs256,
+    ));
+
+    if big > 0 {
+        scaling(
+            dir,
+            &small,
+            &server_bin,
+            server_core,
+            load_core,
+            &one_file,
+            big,
+            seconds,
+        )?;
+    }
+    Ok(())
+}
+
+/// Runs every scenario `rounds` times, server and floor alternately.
+fn measure(
+    scenarios: &[Scenario<'_>],
+    rounds: u64,
+    seconds: u32,
+    load_core: Option<u32>,
+) -> Result<Vec<Tally>, String> {
+    let mut tallies: Vec<Tally> = scenarios.iter().map(|_| Tally::default()).collect();
+    for round in 1..=rounds {
+        eprintln!("round {round} of {rounds}");
+        for (scenario, tally) in scenarios.iter().zip(&mut tallies) {
+            tally
+                .server
+                .push(load(&scenario.server, seconds, load_core)?);
+            tally.floor.push(load(&scenario.floor, seconds, load_core)?);
+        }
+    }
+    Ok(tallies)
+}
+
+/// One wrk run against `t`, with the CPU its process spent per request.
+fn load(t: &Target<'_>, seconds: u32, load_core: Option<u32>) -> Result<wrk::Run, String> {
+    let ticks = clock_ticks();
+    let before = cpu_seconds(t.pid, ticks);
+    let mut run = wrk::run(&wrk::Load {
+        url: format!("http://{}{}", t.addr, t.path),
+        script: t.script,
+        connections: 64,
+        seconds,
+        core: load_core,
+    })?;
+    let used = cpu_seconds(t.pid, ticks) - before;
+    run.cpu_us = used * 1e6 / (run.requests.max(1) as f64);
+    Ok(run)
+}
+
+/// The table of medians, one row per scenario.
+fn print_table(scenarios: &[Scenario<'_>], tallies: &[Tally]) {
     println!(
         "| scenario | server req/s | p50 ms | p99 ms | CPU µs/req | floor | floor req/s | floor p50 ms | floor p99 ms | floor CPU µs/req | ratio | CPU ratio | errors |"
     );
     println!(
         "| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
     );
-    for (scenario, tally) in scenarios.iter().zip(&tallies) {
+    for (scenario, tally) in scenarios.iter().zip(tallies) {
         let figure =
             |runs: &[wrk::Run], f: fn(&wrk::Run) -> f64| median(runs.iter().map(f).collect());
         let ratios = tally
@@ -536,23 +604,6 @@ fn orchestrate() -> Result<(), String> {
             errors,
         );
     }
-    drop((
-        server, uncached, server_on, server_off, baseline, plain, rs256,
-    ));
-
-    if big > 0 {
-        scaling(
-            dir,
-            &small,
-            &server_bin,
-            server_core,
-            load_core,
-            &one_file,
-            big,
-            seconds,
-        )?;
-    }
-    Ok(())
 }
 
 /// Cost grows with the work, not the data: a page read and memory on a

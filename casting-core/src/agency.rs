@@ -5,10 +5,10 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::audit::{AuditPage, AuditQuery, MAX_AUDIT_LIMIT, Versioned};
+use crate::backend::{Backend, CheckedWrite, Committed, Counts, Write, Written};
 use crate::error::{Error, RecordKind};
 use crate::model::{Actor, ActorPatch, InvalidField, Movie, MoviePatch, NewActor, NewMovie};
 use crate::query::{ActorQuery, MAX_LIMIT, MovieQuery, Page, PageRequest};
-use crate::backend::{Backend, CheckedWrite, Committed, Counts, Write, Written};
 use crate::store::Store;
 use crate::{Permission, Principal};
 
@@ -222,10 +222,13 @@ impl Agency {
     /// [`Error::Forbidden`], [`Error::NotFound`] or [`Error::Storage`].
     pub fn movie(&self, principal: &Principal, id: u64) -> Result<Movie, Error> {
         authorize(principal, Permission::GetMovies)?;
-        self.backend.movie_versioned(id)?.map(|v| v.record).ok_or(Error::NotFound {
-            kind: RecordKind::Movie,
-            id,
-        })
+        self.backend
+            .movie_versioned(id)?
+            .map(|v| v.record)
+            .ok_or(Error::NotFound {
+                kind: RecordKind::Movie,
+                id,
+            })
     }
 
     /// The actor with `id` (`get:actors`).
@@ -234,10 +237,13 @@ impl Agency {
     /// [`Error::Forbidden`], [`Error::NotFound`] or [`Error::Storage`].
     pub fn actor(&self, principal: &Principal, id: u64) -> Result<Actor, Error> {
         authorize(principal, Permission::GetActors)?;
-        self.backend.actor_versioned(id)?.map(|v| v.record).ok_or(Error::NotFound {
-            kind: RecordKind::Actor,
-            id,
-        })
+        self.backend
+            .actor_versioned(id)?
+            .map(|v| v.record)
+            .ok_or(Error::NotFound {
+                kind: RecordKind::Actor,
+                id,
+            })
     }
 
     /// Searches movies (`search:movies`).

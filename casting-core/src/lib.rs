@@ -70,19 +70,19 @@ pub use audit::{
     AuditAction, AuditEntry, AuditPage, AuditQuery, AuditRecord, Precondition, Versioned,
 };
 #[cfg(feature = "store")]
+pub use backend::{
+    Backend, CheckedWrite, Committed, Counts, EngineError, Item, StoreError, Write, WriteKind,
+    Written,
+};
+#[cfg(feature = "store")]
 pub use error::Error;
 pub use model::{
     Actor, ActorPatch, InvalidField, Movie, MoviePatch, NewActor, NewMovie, RecordKind,
     ReleaseDate, ReleaseDateError,
 };
 pub use permission::{Permission, PermissionSet, Principal, Role};
-pub use query::{ActorQuery, MovieQuery, Page, PageRequest};
-#[cfg(feature = "store")]
-pub use backend::{
-    Backend, CheckedWrite, Committed, Counts, EngineError, Item, StoreError, Write, WriteKind,
-    Written,
-};
 #[cfg(feature = "postgres")]
 pub use postgres::PgStore;
+pub use query::{ActorQuery, MovieQuery, Page, PageRequest};
 #[cfg(feature = "store")]
 pub use store::{BackupError, SnapshotInfo, Store};

@@ -42,7 +42,10 @@ fn populated() -> (TempDir, PathBuf, Store) {
         .map(new_movie)
         .chain((1..=20).map(|n| new_actor(n, (n % 3 != 0).then_some(1 + n % 5))))
         .collect();
-    for result in store.write_batch(writes).unwrap() {
+    for result in store
+        .write_batch(&casting_core::Principal::owner(), writes)
+        .unwrap()
+    {
         result.unwrap();
     }
     (dir, path, store)
@@ -68,7 +71,12 @@ fn a_snapshot_taken_under_writes_holds_every_write_acknowledged_before_it_began(
             let mut n = 100;
             while !stop.load(Ordering::Relaxed) {
                 n += 1;
-                let written = store.write(new_actor(n, Some(1 + n % 5))).unwrap();
+                let written = store
+                    .write(
+                        &casting_core::Principal::owner(),
+                        new_actor(n, Some(1 + n % 5)),
+                    )
+                    .unwrap();
                 let Written::Actor(actor) = written else {
                     panic!("a create gave {written:?}")
                 };
@@ -122,7 +130,7 @@ fn a_snapshot_taken_under_writes_holds_every_write_acknowledged_before_it_began(
     }
     // Ids go on where the snapshot's sequence left off.
     let next = copy
-        .write(new_actor(0, None))
+        .write(&casting_core::Principal::owner(), new_actor(0, None))
         .unwrap()
         .into_actor()
         .unwrap();
@@ -181,8 +189,12 @@ fn restore_installs_a_snapshot_in_place_of_the_store() {
     let snapshot = dir.path().join("snapshot.redb");
     store.snapshot(&snapshot).unwrap();
     let kept = all_actors(&store);
-    store.write(Write::DeleteActor(1)).unwrap();
-    store.write(new_actor(99, None)).unwrap();
+    store
+        .write(&casting_core::Principal::owner(), Write::DeleteActor(1))
+        .unwrap();
+    store
+        .write(&casting_core::Principal::owner(), new_actor(99, None))
+        .unwrap();
     drop(store);
     let snapshot_bytes = file_bytes(&snapshot);
 
@@ -219,7 +231,9 @@ fn restore_refuses_a_store_that_another_process_holds() {
     let (dir, path, store) = populated();
     let snapshot = dir.path().join("snapshot.redb");
     store.snapshot(&snapshot).unwrap();
-    store.write(new_actor(99, None)).unwrap();
+    store
+        .write(&casting_core::Principal::owner(), new_actor(99, None))
+        .unwrap();
 
     let error = Store::restore(&snapshot, &path).unwrap_err();
     assert!(matches!(error, BackupError::Held { .. }), "{error:?}");
@@ -286,7 +300,9 @@ fn restore_refuses_a_damaged_snapshot() {
     let (dir, path, store) = populated();
     // Enough records for the data to fill pages of their own.
     let writes = (100..3000).map(|n| new_actor(n, Some(1))).collect();
-    store.write_batch(writes).unwrap();
+    store
+        .write_batch(&casting_core::Principal::owner(), writes)
+        .unwrap();
     let snapshot = dir.path().join("snapshot.redb");
     store.snapshot(&snapshot).unwrap();
     drop(store);

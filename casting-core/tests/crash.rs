@@ -77,7 +77,9 @@ fn the_child_writes_until_it_is_killed() {
     let mut movie_id = None;
     for n in 0u64.. {
         if n % 5 == 0 {
-            let written = store.write(new_movie(n)).unwrap();
+            let written = store
+                .write(&casting_core::Principal::owner(), new_movie(n))
+                .unwrap();
             if let Written::Movie(movie) = &written {
                 movie_id = Some(movie.id);
             }
@@ -85,12 +87,20 @@ fn the_child_writes_until_it_is_killed() {
         } else if n % 7 == 0 {
             // A batch is acknowledged as a whole, once its commit returns.
             let batch = (0..3).map(|i| new_actor(n * 10 + i, movie_id)).collect();
-            for result in store.write_batch(batch).unwrap() {
+            for result in store
+                .write_batch(&casting_core::Principal::owner(), batch)
+                .unwrap()
+            {
                 ack(&mut out, &result.unwrap());
             }
         } else {
             let cast = if n % 2 == 0 { movie_id } else { None };
-            ack(&mut out, &store.write(new_actor(n, cast)).unwrap());
+            ack(
+                &mut out,
+                &store
+                    .write(&casting_core::Principal::owner(), new_actor(n, cast))
+                    .unwrap(),
+            );
         }
     }
 }

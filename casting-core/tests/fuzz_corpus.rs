@@ -441,6 +441,8 @@ pub enum Outcome {
     NotFound(RecordKind, u64),
     /// The actor's `movie_id` names no movie.
     NoSuchMovie,
+    /// The input broke a rule of the model's validation; the field is named.
+    Invalid(String),
 }
 
 fn outcome(result: Result<Written, Error>) -> Outcome {
@@ -450,6 +452,7 @@ fn outcome(result: Result<Written, Error>) -> Outcome {
         Ok(Written::Deleted(id)) => Outcome::Deleted(id),
         Err(Error::NotFound { kind, id }) => Outcome::NotFound(kind, id),
         Err(Error::Invalid(invalid)) if invalid.field == "movie_id" => Outcome::NoSuchMovie,
+        Err(Error::Invalid(invalid)) => Outcome::Invalid(invalid.field.into_owned()),
         Err(other) => panic!("the store failed: {other:?}"),
     }
 }
@@ -499,6 +502,15 @@ impl Model {
     }
 
     fn apply(&mut self, write: &Write) -> Outcome {
+        // The rules of the input are checked before the store sees a
+        // write, by the same code the server uses; the model takes them
+        // as given and keeps to what the store itself decides.
+        let owner = casting_core::Principal::owner();
+        if let Err(Error::Invalid(invalid)) =
+            casting_core::Agency::check_write(&owner, write.clone())
+        {
+            return Outcome::Invalid(invalid.field.into_owned());
+        }
         match write.clone() {
             Write::CreateMovie(input) => {
                 self.last_movie_id += 1;
@@ -684,11 +696,17 @@ pub fn check_store(data: &[u8]) {
         match step {
             Step::One(write) => {
                 let expected = model.apply(&write);
-                assert_eq!(outcome(store.write(write)), expected, "step {n}");
+                assert_eq!(
+                    outcome(store.write(&casting_core::Principal::owner(), write)),
+                    expected,
+                    "step {n}"
+                );
             }
             Step::Batch(writes) => {
                 let expected: Vec<Outcome> = writes.iter().map(|w| model.apply(w)).collect();
-                let results = store.write_batch(writes).unwrap();
+                let results = store
+                    .write_batch(&casting_core::Principal::owner(), writes)
+                    .unwrap();
                 let outcomes: Vec<Outcome> = results.into_iter().map(outcome).collect();
                 assert_eq!(outcomes, expected, "step {n}");
             }

@@ -70,11 +70,18 @@ fn a_snapshot_of_a_million_actors_holds_no_write_up_for_longer_than_a_commit() {
             })
         })
         .collect();
-    store.write_batch(movies).unwrap();
+    store
+        .write_batch(&casting_core::Principal::owner(), movies)
+        .unwrap();
     let mut n = 0;
     while n < actors {
         let end = (n + BATCH).min(actors);
-        store.write_batch((n..end).map(actor).collect()).unwrap();
+        store
+            .write_batch(
+                &casting_core::Principal::owner(),
+                (n..end).map(actor).collect(),
+            )
+            .unwrap();
         n = end;
     }
     let size = std::fs::metadata(dir.path().join("casting.redb"))
@@ -98,7 +105,9 @@ fn a_snapshot_of_a_million_actors_holds_no_write_up_for_longer_than_a_commit() {
             while !stop.load(Ordering::Relaxed) {
                 n += 1;
                 let began = Instant::now();
-                store.write(actor(n)).unwrap();
+                store
+                    .write(&casting_core::Principal::owner(), actor(n))
+                    .unwrap();
                 commits.push((began - epoch, began.elapsed()));
             }
             commits

@@ -157,16 +157,18 @@ impl App {
         F: FnOnce(&Agency, &Principal) -> Result<T, casting_core::Error> + Send + 'static,
     {
         let agency = &self.inner.agency;
-        let small = match rows {
-            Rows::AtMost(n) => n <= INLINE_ROWS,
-            Rows::Table(kind) => agency.store().counts().is_ok_and(|counts| {
-                let n = match kind {
-                    RecordKind::Movie => counts.movies,
-                    RecordKind::Actor => counts.actors,
-                };
-                n <= INLINE_ROWS
-            }),
-        };
+        let backend = agency.backend();
+        let small = !backend.reads_block()
+            && match rows {
+                Rows::AtMost(n) => n <= INLINE_ROWS,
+                Rows::Table(kind) => backend.counts().is_ok_and(|counts| {
+                    let n = match kind {
+                        RecordKind::Movie => counts.movies,
+                        RecordKind::Actor => counts.actors,
+                    };
+                    n <= INLINE_ROWS
+                }),
+            };
         if small {
             return read(agency, principal).map_err(ApiError::from);
         }
@@ -306,11 +308,14 @@ impl App {
         authorize(&principal, permission)?;
 
         // A read's whole body may be served from the cache; the generation
-        // is taken before the read, so a body kept under it is no older.
-        let cache_key = matches!(parts.method, Method::GET | Method::HEAD)
-            .then(|| cache::key(endpoint, parts.uri.path(), parts.uri.query()))
-            .flatten();
-        let generation = self.inner.agency.store().generation();
+        // is taken before the read, so a body kept under it is no older. A
+        // backend that other processes write (PostgreSQL) has no
+        // generation this process could see change, so nothing is kept.
+        let generation = self.inner.agency.backend().generation();
+        let cache_key = generation
+            .filter(|_| matches!(parts.method, Method::GET | Method::HEAD))
+            .and_then(|_| cache::key(endpoint, parts.uri.path(), parts.uri.query()));
+        let generation = generation.unwrap_or_default();
         if let Some(key) = cache_key.as_deref() {
             let hit = self.inner.cache.get(key, generation);
             self.inner.metrics.cache(hit.is_some());

@@ -85,14 +85,19 @@ pub struct Backups {
     task: JoinHandle<()>,
 }
 
-/// Starts taking snapshots of `store` as `settings` say; without settings,
+/// Starts taking snapshots of `store` as `settings` say; without settings
+/// (or without a redb store, which configuration already refuses with them),
 /// only catches SIGUSR1, whose default action would stop the process, and
 /// logs that it is ignored. Call it before the server announces itself, so
 /// that a SIGUSR1 sent from then on is caught.
 ///
 /// # Errors
 /// When the backup directory cannot be created or SIGUSR1 not caught.
-pub fn start(store: Arc<Store>, settings: Option<BackupSettings>) -> std::io::Result<Backups> {
+pub fn start(
+    store: Option<Arc<Store>>,
+    settings: Option<BackupSettings>,
+) -> std::io::Result<Backups> {
+    let settings = settings.filter(|_| store.is_some());
     let usr1 = signal(SignalKind::user_defined1())?;
     if let Some(settings) = &settings {
         std::fs::create_dir_all(&settings.dir).map_err(|e| {
@@ -112,8 +117,8 @@ pub fn start(store: Arc<Store>, settings: Option<BackupSettings>) -> std::io::Re
         );
     }
     let (stop, stopped) = oneshot::channel();
-    let task = match settings {
-        Some(settings) => tokio::spawn(schedule(store, settings, usr1, stopped)),
+    let task = match store.zip(settings) {
+        Some((store, settings)) => tokio::spawn(schedule(store, settings, usr1, stopped)),
         None => tokio::spawn(ignore(usr1, stopped)),
     };
     Ok(Backups { stop, task })
@@ -237,7 +242,7 @@ mod tests {
             interval: Duration::from_secs(3600),
             keep: 100,
         };
-        let backups = start(store, Some(settings.clone())).unwrap();
+        let backups = start(Some(store), Some(settings.clone())).unwrap();
         let count = || {
             std::fs::read_dir(&settings.dir)
                 .unwrap()

@@ -12,6 +12,7 @@ use jsonwebtoken::Algorithm;
 
 use crate::auth::dev::{DEV_AUDIENCE, DEV_ISSUER};
 use crate::backup::{self, BackupSettings};
+use crate::database::Database;
 use crate::http::body::DEFAULT_LIMIT;
 use crate::http::cache::DEFAULT_MAX_BYTES;
 
@@ -23,14 +24,20 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
 
-    /// The redb file; created when missing.
+    /// The redb file, created when missing, or a postgres:// URL of a
+    /// database that several servers may share.
     #[arg(
         long,
         env = "CASTING_DB",
         default_value = "casting.redb",
         global = true
     )]
-    pub db: PathBuf,
+    pub db: Database,
+
+    /// How long to keep trying to reach a PostgreSQL database at startup
+    /// (and in `token` and `copy`) before giving up: e.g. 30s, 2m.
+    #[arg(long, env = "CASTING_DB_CONNECT_TIMEOUT", default_value = "30s", value_parser = parse_connect_timeout, global = true, allow_hyphen_values = true)]
+    pub db_connect_timeout: Duration,
 
     /// How to serve.
     #[command(flatten)]
@@ -40,6 +47,21 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Copy every movie, actor and audit entry, ids kept, from one store to
+    /// another: a redb file, a postgres:// URL, or NDJSON (a *.ndjson file,
+    /// or - for standard input or output).
+    Copy {
+        /// Where to read: a consistent snapshot is copied, and a PostgreSQL
+        /// source may be in use by running servers.
+        #[arg(long)]
+        from: String,
+        /// Where to write; it must be empty unless --force is given.
+        #[arg(long)]
+        to: String,
+        /// Empty the destination first.
+        #[arg(long)]
+        force: bool,
+    },
     /// Print a development token signed with the key beside the database.
     Token {
         /// The role whose permissions the token carries: assistant (casting
@@ -182,6 +204,11 @@ pub struct ServeArgs {
     pub backup_keep: usize,
 }
 
+fn parse_connect_timeout(text: &str) -> Result<Duration, String> {
+    backup::parse_duration(text)
+        .map_err(|e| format!("CASTING_DB_CONNECT_TIMEOUT (--db-connect-timeout): {e}"))
+}
+
 fn parse_backup_interval(text: &str) -> Result<Duration, String> {
     backup::parse_duration(text)
         .map_err(|e| format!("CASTING_BACKUP_INTERVAL (--backup-interval): {e}"))
@@ -236,8 +263,10 @@ pub enum CorsOrigins {
 pub struct Settings {
     /// The address to listen on.
     pub bind: SocketAddr,
-    /// The redb file.
-    pub db: PathBuf,
+    /// The database.
+    pub db: Database,
+    /// How long to keep trying to reach a PostgreSQL database.
+    pub db_connect_timeout: Duration,
     /// How tokens are verified.
     pub auth: AuthSettings,
     /// Accepted signature algorithms.
@@ -442,7 +471,11 @@ impl Settings {
     ///
     /// # Errors
     /// A message naming the setting to add or fix.
-    pub fn resolve(args: &ServeArgs, db: PathBuf) -> Result<Self, ConfigError> {
+    pub fn resolve(
+        args: &ServeArgs,
+        db: Database,
+        db_connect_timeout: Duration,
+    ) -> Result<Self, ConfigError> {
         let bind = resolve_bind(args)?;
         let auth = if args.dev {
             if !bind.ip().is_loopback() && !args.dev_allow_remote {
@@ -466,9 +499,15 @@ impl Settings {
                 args.algorithms
             )));
         }
+        if args.backup_dir.is_some() && db.file().is_none() {
+            return Err(error(
+                "CASTING_BACKUP_DIR (--backup-dir) takes snapshots of a redb file; over PostgreSQL, back up with the database's own tools (pg_dump, base backups), or unset it",
+            ));
+        }
         Ok(Settings {
             bind,
             db,
+            db_connect_timeout,
             auth,
             algorithms,
             leeway: args.leeway,
@@ -510,7 +549,7 @@ mod tests {
         let mut argv = vec!["casting-server"];
         argv.extend_from_slice(list);
         let cli = Cli::try_parse_from(argv).unwrap();
-        Settings::resolve(&cli.serve, cli.db)
+        Settings::resolve(&cli.serve, cli.db, cli.db_connect_timeout)
     }
 
     #[test]
@@ -534,7 +573,8 @@ mod tests {
         assert_eq!(s.algorithms, vec![Algorithm::RS256]);
         assert_eq!(s.leeway, 30);
         assert_eq!(s.cors, CorsOrigins::Any);
-        assert_eq!(s.db, PathBuf::from("casting.redb"));
+        assert_eq!(s.db, Database::File(PathBuf::from("casting.redb")));
+        assert_eq!(s.db_connect_timeout, Duration::from_secs(30));
     }
 
     #[test]
@@ -722,7 +762,7 @@ mod tests {
                 ttl: DEFAULT_TOKEN_TTL
             })
         ));
-        assert_eq!(cli.db, PathBuf::from("x.redb"));
+        assert_eq!(cli.db, Database::File(PathBuf::from("x.redb")));
         assert!(Cli::try_parse_from(["casting-server", "token", "--role", "admin"]).is_err());
     }
 
@@ -740,6 +780,38 @@ mod tests {
                 keep: 24
             })
         );
+    }
+
+    #[test]
+    fn a_postgres_url_is_taken_with_its_connect_timeout_and_refuses_backups() {
+        let cli = Cli::try_parse_from([
+            "casting-server",
+            "--dev",
+            "--db",
+            "postgres://u:pw@localhost/casting",
+            "--db-connect-timeout",
+            "5s",
+        ])
+        .unwrap();
+        let s = Settings::resolve(&cli.serve, cli.db, cli.db_connect_timeout).unwrap();
+        assert!(matches!(s.db, Database::Postgres(_)));
+        assert_eq!(s.db_connect_timeout, Duration::from_secs(5));
+        let refused = args(&[
+            "--dev",
+            "--db",
+            "postgres://localhost/casting",
+            "--backup-dir",
+            "/tmp",
+        ])
+        .unwrap_err();
+        assert!(
+            refused.to_string().contains("CASTING_BACKUP_DIR"),
+            "{refused}"
+        );
+        let wrong = Cli::try_parse_from(["casting-server", "--db-connect-timeout", "soon"])
+            .unwrap_err()
+            .to_string();
+        assert!(wrong.contains("CASTING_DB_CONNECT_TIMEOUT"), "{wrong}");
     }
 
     #[test]
@@ -783,7 +855,7 @@ mod tests {
         assert!(
             matches!(cli.command, Some(Command::Backup { ref to }) if to == &PathBuf::from("b.redb"))
         );
-        assert_eq!(cli.db, PathBuf::from("a.redb"));
+        assert_eq!(cli.db, Database::File(PathBuf::from("a.redb")));
         let cli = Cli::try_parse_from([
             "casting-server",
             "restore",

@@ -15,6 +15,8 @@ pub mod app;
 pub mod auth;
 pub mod backup;
 pub mod config;
+pub mod copy;
+pub mod database;
 pub mod http;
 pub mod logging;
 pub mod metrics;

@@ -27,19 +27,44 @@ fn main() -> ExitCode {
     };
     log_panics();
 
-    match cli.command {
+    let file = || {
+        cli.db.file().ok_or_else(|| {
+            format!(
+                "{} is a PostgreSQL database: back it up and restore it with its own tools (pg_dump, pg_restore), or move data with `casting-server copy`",
+                cli.db
+            )
+        })
+    };
+    match &cli.command {
         Some(Command::Token { role, ttl }) => {
-            return report(casting_server::print_token(&cli.db, role, ttl));
+            return report(casting_server::print_token(
+                &cli.db,
+                cli.db_connect_timeout,
+                *role,
+                *ttl,
+            ));
         }
         Some(Command::Backup { to }) => {
-            return report(casting_server::backup::backup_command(&cli.db, &to));
+            return report(file().and_then(|db| {
+                casting_server::backup::backup_command(db, to).map_err(|e| e.to_string())
+            }));
         }
         Some(Command::Restore { from }) => {
-            return report(casting_server::backup::restore_command(&from, &cli.db));
+            return report(file().and_then(|db| {
+                casting_server::backup::restore_command(from, db).map_err(|e| e.to_string())
+            }));
+        }
+        Some(Command::Copy { from, to, force }) => {
+            return report(casting_server::copy::copy_command(
+                from,
+                to,
+                *force,
+                cli.db_connect_timeout,
+            ));
         }
         None => {}
     }
-    let settings = match Settings::resolve(&cli.serve, cli.db) {
+    let settings = match Settings::resolve(&cli.serve, cli.db, cli.db_connect_timeout) {
         Ok(settings) => settings,
         Err(error) => {
             say(&error);

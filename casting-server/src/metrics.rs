@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use casting_core::Store;
+use casting_core::Backend;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -207,7 +207,7 @@ impl Metrics {
 
     /// The exposition in the Prometheus text format, with the record
     /// counts of `store` and the dropped log lines `dropped` read now.
-    pub fn render(&self, store: Option<&Store>, dropped: u64) -> String {
+    pub fn render(&self, store: Option<&dyn Backend>, dropped: u64) -> String {
         if let Some(counts) = store.and_then(|store| store.counts().ok()) {
             let set = |kind, n: u64| {
                 self.records

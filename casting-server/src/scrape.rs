@@ -6,7 +6,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use casting_core::Store;
+use casting_core::Backend;
 use http::{Method, Request, Response, StatusCode, header};
 use http_body_util::Full;
 use hyper::body::Incoming;
@@ -19,16 +19,24 @@ use crate::metrics::SharedMetrics;
 /// The media type of the Prometheus text format.
 const TEXT_FORMAT: &str = "text/plain; version=0.0.4; charset=utf-8";
 
-fn answer(
+async fn answer(
     metrics: &SharedMetrics,
-    store: &Store,
+    store: &Arc<dyn Backend>,
     request: &Request<Incoming>,
 ) -> Response<Full<Bytes>> {
     let (status, body) = match (request.method(), request.uri().path()) {
-        (&Method::GET | &Method::HEAD, "/metrics") => (
-            StatusCode::OK,
-            metrics.render(Some(store), logging::dropped_lines()),
-        ),
+        (&Method::GET | &Method::HEAD, "/metrics") => {
+            // Counting may wait on the database, so off the async workers.
+            let (metrics, store) = (Arc::clone(metrics), Arc::clone(store));
+            let rendered = tokio::task::spawn_blocking(move || {
+                metrics.render(Some(store.as_ref()), logging::dropped_lines())
+            })
+            .await;
+            match rendered {
+                Ok(text) => (StatusCode::OK, text),
+                Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, String::new()),
+            }
+        }
         (_, "/metrics") => (StatusCode::METHOD_NOT_ALLOWED, String::new()),
         _ => (StatusCode::NOT_FOUND, String::new()),
     };
@@ -45,7 +53,7 @@ fn answer(
 pub async fn serve(
     listener: TcpListener,
     metrics: SharedMetrics,
-    store: Arc<Store>,
+    store: Arc<dyn Backend>,
     shutdown: impl Future<Output = ()>,
 ) {
     let mut shutdown = std::pin::pin!(shutdown);
@@ -65,8 +73,8 @@ pub async fn serve(
         let store = Arc::clone(&store);
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |request| {
-                let response = answer(&metrics, &store, &request);
-                async move { Ok::<_, Infallible>(response) }
+                let (metrics, store) = (Arc::clone(&metrics), Arc::clone(&store));
+                async move { Ok::<_, Infallible>(answer(&metrics, &store, &request).await) }
             });
             let connection = hyper::server::conn::http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service);

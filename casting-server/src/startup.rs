@@ -1,16 +1,17 @@
 //! Putting the pieces together: store, writer, authenticator, listener.
 
 use std::io::Write as _;
-use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
-use casting_core::{Agency, Role, Store};
+use casting_core::{Agency, Role};
 use tokio::net::TcpListener;
 
 use crate::app::{App, AppOptions};
-use crate::auth::dev::{DevIssuer, DevKeyError};
+use crate::auth::dev::DevKeyError;
 use crate::auth::{AuthConfig, Authenticator, FailureLimiter, JwksClient, JwksError, KeySource};
 use crate::config::{AuthSettings, Settings};
+use crate::database::{Database, OpenError};
 use crate::metrics::Metrics;
 use crate::writer::Writer;
 use crate::{scrape, server};
@@ -19,13 +20,8 @@ use crate::{scrape, server};
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
     /// The store could not be opened.
-    #[error("cannot open the store {path}: {source}")]
-    Store {
-        /// The database file.
-        path: String,
-        /// Why.
-        source: casting_core::StoreError,
-    },
+    #[error(transparent)]
+    Open(#[from] OpenError),
     /// The development key failed.
     #[error(transparent)]
     DevKey(#[from] DevKeyError),
@@ -50,16 +46,6 @@ pub enum StartupError {
         /// Why.
         source: std::io::Error,
     },
-    /// The directory of the store does not exist.
-    #[error(
-        "cannot open the store {path}: the directory {directory} does not exist; create it, or point --db (CASTING_DB) elsewhere"
-    )]
-    NoDirectory {
-        /// The database file.
-        path: String,
-        /// Its missing directory.
-        directory: String,
-    },
     /// Standard output could not be written, or the writer thread not started.
     #[error("{0}")]
     Io(#[from] std::io::Error),
@@ -71,24 +57,26 @@ fn now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// Prints a development token for `role`, signed with the key beside `db`.
+/// Prints a development token for `role`, signed with the development
+/// key of `db` (beside a redb file, or in a PostgreSQL database).
 ///
 /// # Errors
-/// When the key cannot be read or created.
-pub fn print_token(db: &Path, role: Role, ttl: u64) -> Result<(), StartupError> {
-    let issuer = DevIssuer::load(db)?;
+/// When the database cannot be opened or holds no key.
+pub fn print_token(
+    db: &Database,
+    connect_timeout: Duration,
+    role: Role,
+    ttl: u64,
+) -> Result<(), StartupError> {
+    let issuer = match db {
+        // A redb file is read for its key only, not opened: a running
+        // server holds it.
+        Database::File(path) => crate::auth::dev::DevIssuer::load(path)?,
+        Database::Postgres(_) => db.open(connect_timeout)?.dev_issuer(db, false)?,
+    };
     let token = issuer.token(role, now(), ttl)?;
     writeln!(std::io::stdout().lock(), "{token}")?;
     Ok(())
-}
-
-/// The directory `db` lives in, if it does not exist.
-fn missing_directory(db: &Path) -> Option<&Path> {
-    let directory = match db.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    (!directory.is_dir()).then_some(directory)
 }
 
 /// Starts the server with `settings` and serves until `shutdown` completes.
@@ -119,17 +107,12 @@ pub async fn serve(
         None => None,
     };
     let metrics = Arc::new(Metrics::new());
-    if let Some(directory) = missing_directory(&settings.db) {
-        return Err(StartupError::NoDirectory {
-            path: settings.db.display().to_string(),
-            directory: directory.display().to_string(),
-        });
-    }
-    let store = Store::open(&settings.db).map_err(|source| StartupError::Store {
-        path: settings.db.display().to_string(),
-        source,
-    })?;
-    let store = Arc::new(store);
+    // Opening may wait for a database to come up, so off the async workers.
+    let (db, timeout) = (settings.db.clone(), settings.db_connect_timeout);
+    let opened = tokio::task::spawn_blocking(move || db.open(timeout))
+        .await
+        .map_err(|e| std::io::Error::other(e.to_string()))??;
+    let backend = opened.backend();
     let (issuer, audience) = settings.issuer_and_audience();
     let config = AuthConfig {
         issuer,
@@ -141,14 +124,18 @@ pub async fn serve(
     let mut banner = Vec::new();
     let (keys, dev_jwks) = match &settings.auth {
         AuthSettings::Dev => {
-            let dev = DevIssuer::load_or_create(&settings.db)?;
-            crate::routes::dev_token::register(&settings.db)?;
+            let (found, db) = (opened.clone(), settings.db.clone());
+            let dev = tokio::task::spawn_blocking(move || found.dev_issuer(&db, true))
+                .await
+                .map_err(|e| std::io::Error::other(e.to_string()))??;
+            let dev = Arc::new(dev);
+            crate::routes::dev_token::register(Arc::clone(&dev));
             writeln!(
                 banner,
                 "development mode: issuer {}, audience {}, key {}",
                 config.issuer,
                 config.audience,
-                dev.path().display()
+                dev.place()
             )?;
             for role in Role::ALL {
                 writeln!(
@@ -172,14 +159,14 @@ pub async fn serve(
             (KeySource::Remote(client), None)
         }
     };
-    let warm = Arc::clone(&store);
+    let warm = Arc::clone(&backend);
     tokio::task::spawn_blocking(move || {
         if let Err(error) = warm.prepare_search() {
             tracing::warn!(%error, "could not build the actor search index; the first search will");
         }
     });
     let writer = Writer::start(
-        Arc::clone(&store),
+        Arc::clone(&backend),
         settings.group_commit,
         Arc::clone(&metrics),
     )?;
@@ -193,16 +180,16 @@ pub async fn serve(
             Some(tokio::spawn(scrape::serve(
                 listener,
                 Arc::clone(&metrics),
-                Arc::clone(&store),
+                Arc::clone(&backend),
                 std::future::pending(),
             )))
         }
         None => None,
     };
     // Before the banner: a SIGUSR1 sent once the server is up must be caught.
-    let backups = crate::backup::start(Arc::clone(&store), settings.backup.clone())?;
+    let backups = crate::backup::start(opened.embedded().cloned(), settings.backup.clone())?;
     let app = App::new(
-        Agency::new(store),
+        Agency::new(backend),
         writer,
         Authenticator::new(config, keys),
         AppOptions {
@@ -248,7 +235,7 @@ fn log_configuration(settings: &Settings, addr: std::net::SocketAddr) {
         .collect();
     tracing::info!(
         bind = %addr,
-        store = %settings.db.display(),
+        store = %settings.db,
         %issuer,
         %audience,
         key_set = %keys,

@@ -7,7 +7,7 @@ use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 
-use casting_core::{CheckedWrite, Committed, Error, Store, StoreError};
+use casting_core::{Backend, CheckedWrite, Committed, Error, StoreError};
 use tokio::sync::oneshot;
 
 use crate::metrics::{Metrics, SharedMetrics};
@@ -33,17 +33,17 @@ impl std::fmt::Debug for Writer {
 }
 
 fn closed() -> Error {
-    Error::Storage(StoreError::Corrupt("the writer has stopped".into()))
+    Error::Storage(StoreError::ShutDown)
 }
 
 impl Writer {
-    /// Starts the writer thread over `store`. With `batching` off, every
+    /// Starts the writer thread over `backend`. With `batching` off, every
     /// write gets its own transaction (the baseline the benchmark compares).
     ///
     /// # Errors
     /// When the thread cannot be spawned.
     pub fn start(
-        store: Arc<Store>,
+        backend: Arc<dyn Backend>,
         batching: bool,
         metrics: SharedMetrics,
     ) -> std::io::Result<Self> {
@@ -51,7 +51,7 @@ impl Writer {
         let max_batch = if batching { MAX_BATCH } else { 1 };
         let thread = std::thread::Builder::new()
             .name("casting-writer".into())
-            .spawn(move || run(&store, &jobs, max_batch, &metrics))?;
+            .spawn(move || run(backend.as_ref(), &jobs, max_batch, &metrics))?;
         Ok(Writer {
             queue: Mutex::new(Some(queue)),
             thread: Mutex::new(Some(thread)),
@@ -94,7 +94,7 @@ impl Writer {
     }
 }
 
-fn run(store: &Store, jobs: &Receiver<Job>, max_batch: usize, metrics: &Metrics) {
+fn run(backend: &dyn Backend, jobs: &Receiver<Job>, max_batch: usize, metrics: &Metrics) {
     while let Ok(first) = jobs.recv() {
         let mut batch = vec![first];
         while batch.len() < max_batch {
@@ -107,7 +107,7 @@ fn run(store: &Store, jobs: &Receiver<Job>, max_batch: usize, metrics: &Metrics)
             batch.into_iter().map(|j| (j.write, j.reply)).unzip();
         let size = writes.len();
         let started = std::time::Instant::now();
-        let committed = store.commit(writes);
+        let committed = backend.commit(writes);
         metrics.commit(size, started.elapsed());
         match committed {
             Ok(results) => {
@@ -116,24 +116,15 @@ fn run(store: &Store, jobs: &Receiver<Job>, max_batch: usize, metrics: &Metrics)
                 }
             }
             // Refusals never fail a batch (each write is checked before it
-            // changes anything), so this is the disk: every write of the
-            // batch failed with it. redb refuses all later work on a handle
-            // after an I/O error, so the store is reopened for the next ones.
+            // changes anything), so this is the storage: every write of the
+            // batch failed with it, for the one reason kept whole. The
+            // backend itself recovers for the next batch (the redb store
+            // reopens its file; PostgreSQL takes a fresh connection).
             Err(error) => {
                 tracing::error!(%error, size, "a commit failed; its writes are refused");
-                let message = error.to_string();
-                let mut replies = replies.into_iter();
-                if let Some(first) = replies.next() {
-                    let _ = first.send(Err(error.into()));
-                }
+                let cause = Arc::new(error);
                 for reply in replies {
-                    let _ = reply.send(Err(StoreError::BatchFailed(message.clone()).into()));
-                }
-                match store.reopen() {
-                    Ok(()) => tracing::info!("reopened the store after the failed commit"),
-                    Err(error) => {
-                        tracing::error!(%error, "could not reopen the store for writing; reads go on, writes will retry")
-                    }
+                    let _ = reply.send(Err(StoreError::BatchFailed(Arc::clone(&cause)).into()));
                 }
             }
         }

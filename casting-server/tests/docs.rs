@@ -171,6 +171,7 @@ fn every_error() -> Vec<ApiError> {
         ApiError::PayloadTooLarge(1),
         ApiError::UnsupportedMediaType,
         ApiError::Unprocessable(String::new()),
+        ApiError::StorageUnavailable(String::new()),
         ApiError::Internal(String::new()),
     ];
     // No wildcard arm: a new kind of error does not compile here until it
@@ -187,6 +188,7 @@ fn every_error() -> Vec<ApiError> {
             | ApiError::PayloadTooLarge(_)
             | ApiError::UnsupportedMediaType
             | ApiError::Unprocessable(_)
+            | ApiError::StorageUnavailable(_)
             | ApiError::Internal(_) => {}
             ApiError::Auth(
                 AuthError::Missing

@@ -78,7 +78,7 @@ pub fn fixture() -> &'static Fixture {
     FIXTURE.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
         let issuer = DevIssuer::load_or_create(&dir.path().join("fuzz.redb")).unwrap();
-        let pem = std::fs::read_to_string(issuer.path()).unwrap();
+        let pem = std::fs::read_to_string(issuer.place()).unwrap();
         let der: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
         let signer = KeyPair::from_pkcs8(&STANDARD.decode(der).unwrap()).unwrap();
 

@@ -71,13 +71,15 @@ fn serve_when_a_parent_test_asks() {
     let cli = casting_server::config::Cli::parse_from(
         std::iter::once("casting-server").chain(args.lines()),
     );
-    let settings = match casting_server::config::Settings::resolve(&cli.serve, cli.db) {
-        Ok(settings) => settings,
-        Err(error) => {
-            println!("casting-server: {error}");
-            std::process::exit(2);
-        }
-    };
+    let settings =
+        match casting_server::config::Settings::resolve(&cli.serve, cli.db, cli.db_connect_timeout)
+        {
+            Ok(settings) => settings,
+            Err(error) => {
+                println!("casting-server: {error}");
+                std::process::exit(2);
+            }
+        };
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
     if let Err(error) = runtime.block_on(casting_server::serve(settings, std::future::pending())) {
         println!("casting-server: {error}");

@@ -98,8 +98,10 @@ impl StoreError {
 /// A failure reported by the storage engine itself. Opaque, so that no
 /// engine's types are part of this crate's API; its message is the
 /// engine's, and [`std::error::Error::source`] reaches the engine's error.
+/// Boxed, because engines' errors are large and every result carries room
+/// for one.
 #[derive(Debug)]
-pub struct EngineError(pub(crate) Repr);
+pub struct EngineError(pub(crate) Box<Repr>);
 
 /// The engine errors an [`EngineError`] may hold.
 #[derive(Debug)]
@@ -113,7 +115,7 @@ pub(crate) enum Repr {
 
 impl std::fmt::Display for EngineError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match &self.0 {
+        match &*self.0 {
             Repr::Redb(e) => e.fmt(f),
             #[cfg(feature = "postgres")]
             Repr::Postgres(e) => match e.as_db_error() {
@@ -127,7 +129,7 @@ impl std::fmt::Display for EngineError {
 
 impl std::error::Error for EngineError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match &self.0 {
+        match &*self.0 {
             Repr::Redb(e) => Some(e),
             #[cfg(feature = "postgres")]
             Repr::Postgres(e) => Some(e),
@@ -138,7 +140,7 @@ impl std::error::Error for EngineError {
 impl EngineError {
     /// The redb error inside, for the redb store's own handling.
     pub(crate) fn redb(&self) -> Option<&redb::Error> {
-        match &self.0 {
+        match &*self.0 {
             Repr::Redb(e) => Some(e),
             #[cfg(feature = "postgres")]
             Repr::Postgres(_) => None,
@@ -148,7 +150,7 @@ impl EngineError {
 
 impl From<redb::Error> for StoreError {
     fn from(e: redb::Error) -> Self {
-        StoreError::Engine(EngineError(Repr::Redb(e)))
+        StoreError::Engine(EngineError(Box::new(Repr::Redb(e))))
     }
 }
 

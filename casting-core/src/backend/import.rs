@@ -55,7 +55,10 @@ impl ImportCheck {
                 .validate()
                 .map_err(|e| refuse(format!("movie {}: {e}", movie.id)))?;
                 if movie.id == 0 || !self.movies.insert(movie.id) {
-                    return Err(refuse(format!("movie id {} is zero or given twice", movie.id)));
+                    return Err(refuse(format!(
+                        "movie id {} is zero or given twice",
+                        movie.id
+                    )));
                 }
                 self.last.movie = self.last.movie.max(movie.id);
             }
@@ -70,7 +73,10 @@ impl ImportCheck {
                 .validate()
                 .map_err(|e| refuse(format!("actor {}: {e}", actor.id)))?;
                 if actor.id == 0 || !self.actors.insert(actor.id) {
-                    return Err(refuse(format!("actor id {} is zero or given twice", actor.id)));
+                    return Err(refuse(format!(
+                        "actor id {} is zero or given twice",
+                        actor.id
+                    )));
                 }
                 if let Some(movie_id) = actor.movie_id.filter(|m| !self.movies.contains(m)) {
                     return Err(refuse(format!(
@@ -157,7 +163,9 @@ mod tests {
         let mut check = ImportCheck::default();
         check.check(&movie(2)).unwrap();
         check.check(&Item::Actor(actor(3, Some(2)))).unwrap();
-        check.check(&Item::Audit(entry(9, 7, Some(actor(7, None)), None))).unwrap();
+        check
+            .check(&Item::Audit(entry(9, 7, Some(actor(7, None)), None)))
+            .unwrap();
         assert_eq!(
             check.last,
             Sequences {
@@ -173,14 +181,23 @@ mod tests {
         let mut check = ImportCheck::default();
         check.check(&movie(1)).unwrap();
         assert!(check.check(&movie(1)).is_err(), "a duplicate id");
-        assert!(check.check(&Item::Actor(actor(1, Some(5)))).is_err(), "a missing movie");
+        assert!(
+            check.check(&Item::Actor(actor(1, Some(5)))).is_err(),
+            "a missing movie"
+        );
         check.check(&Item::Actor(actor(2, Some(1)))).unwrap();
         assert!(check.check(&movie(3)).is_err(), "a movie after an actor");
         let mut blank = actor(4, None);
         blank.name = " ".into();
-        assert!(check.check(&Item::Actor(blank)).is_err(), "an invalid record");
+        assert!(
+            check.check(&Item::Actor(blank)).is_err(),
+            "an invalid record"
+        );
         check.check(&Item::Audit(entry(5, 2, None, None))).unwrap();
-        assert!(check.check(&Item::Audit(entry(5, 2, None, None))).is_err(), "entries ascend");
+        assert!(
+            check.check(&Item::Audit(entry(5, 2, None, None))).is_err(),
+            "entries ascend"
+        );
     }
 
     #[test]

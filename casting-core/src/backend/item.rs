@@ -36,6 +36,9 @@ mod tests {
             line,
             r#"{"actor":{"id":3,"name":"A","age":40,"gender":"Female","movie_id":null}}"#
         );
-        assert_eq!(serde_json::from_str::<Item>(&line).unwrap(), Item::Actor(actor));
+        assert_eq!(
+            serde_json::from_str::<Item>(&line).unwrap(),
+            Item::Actor(actor)
+        );
     }
 }

@@ -19,9 +19,9 @@ pub(crate) mod import;
 mod item;
 mod write;
 
-pub use error::{EngineError, StoreError};
 #[cfg(feature = "postgres")]
 pub(crate) use error::Repr;
+pub use error::{EngineError, StoreError};
 pub use item::Item;
 pub use write::{CheckedWrite, Committed, Write, WriteKind, Written};
 
@@ -107,7 +107,10 @@ pub trait Backend: Send + Sync + std::fmt::Debug {
     /// When the store fails, nothing of the batch was written (or, for
     /// [`StoreError::CommitUncertain`], whether it was is unknown), and
     /// the error stands for every write in it.
-    fn commit(&self, writes: Vec<CheckedWrite>) -> Result<Vec<Result<Committed, Error>>, StoreError>;
+    fn commit(
+        &self,
+        writes: Vec<CheckedWrite>,
+    ) -> Result<Vec<Result<Committed, Error>>, StoreError>;
 
     /// A number that changes whenever what a read could see may have
     /// changed, so a result kept under it stays valid until it changes;

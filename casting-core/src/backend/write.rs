@@ -168,4 +168,3 @@ pub struct Committed {
     /// entries for the actors it detached after this one.)
     pub entry: u64,
 }
-

@@ -33,6 +33,13 @@ impl Principal {
         }
     }
 
+    /// The embedding program acting on its own behalf: every permission and
+    /// no subject, so its audit entries name nobody (`sub` is null). Writes
+    /// still pass the input's checks.
+    pub fn owner() -> Self {
+        Principal::new(String::new(), Role::Producer.permissions())
+    }
+
     /// A principal holding the permissions of `role`, for embedders and tests.
     pub fn with_role(subject: impl Into<String>, role: Role) -> Self {
         Principal::new(subject, role.permissions())

@@ -50,9 +50,13 @@ pub(super) fn is_outage(e: &tokio_postgres::Error) -> bool {
 /// one running at the same time, so that running it again may succeed.
 pub(super) fn is_conflict(e: &StoreError) -> bool {
     match e {
-        StoreError::Engine(EngineError(Repr::Postgres(e))) => e.code().is_some_and(|code| {
-            *code == SqlState::T_R_SERIALIZATION_FAILURE || *code == SqlState::T_R_DEADLOCK_DETECTED
-        }),
+        StoreError::Engine(EngineError(repr)) => match &**repr {
+            Repr::Postgres(e) => e.code().is_some_and(|code| {
+                *code == SqlState::T_R_SERIALIZATION_FAILURE
+                    || *code == SqlState::T_R_DEADLOCK_DETECTED
+            }),
+            Repr::Redb(_) => false,
+        },
         _ => false,
     }
 }
@@ -63,7 +67,7 @@ pub(super) fn pg(e: tokio_postgres::Error) -> StoreError {
         // The client's messages name no URL, user or password.
         StoreError::Unavailable(e.to_string())
     } else {
-        StoreError::Engine(EngineError(Repr::Postgres(e)))
+        StoreError::Engine(EngineError(Box::new(Repr::Postgres(e))))
     }
 }
 

@@ -238,6 +238,22 @@ impl Filters {
     }
 }
 
+/// Whether a text filter holds U+0000, which PostgreSQL's text cannot
+/// carry as a parameter, and which no stored text holds (the models refuse
+/// it): such a filter matches nothing, as on the redb store.
+fn holds_nul(filter: Option<&str>) -> bool {
+    filter.is_some_and(|text| text.contains('\0'))
+}
+
+/// A search's answer when nothing can match.
+fn nothing<T>() -> Page<T> {
+    Page {
+        items: Vec::new(),
+        total: 0,
+        next: None,
+    }
+}
+
 /// The movies matching `query`, as the redb store matches them: `q`
 /// anywhere in the title folded by `to_lowercase`, release dates strictly
 /// after and before.
@@ -245,6 +261,9 @@ pub(super) async fn search_movies(
     pool: Pool,
     query: MovieQuery,
 ) -> Result<Page<Movie>, StoreError> {
+    if holds_nul(query.q.as_deref()) {
+        return Ok(nothing());
+    }
     let mut filters = Filters::new();
     if let Some(q) = query.q.as_deref().filter(|q| !q.is_empty()) {
         filters.add(
@@ -271,6 +290,9 @@ pub(super) async fn search_actors(
     pool: Pool,
     query: ActorQuery,
 ) -> Result<Page<Actor>, StoreError> {
+    if holds_nul(query.q.as_deref()) || holds_nul(query.gender.as_deref()) {
+        return Ok(nothing());
+    }
     let mut filters = Filters::new();
     if let Some(q) = query.q.as_deref().filter(|q| !q.is_empty()) {
         filters.add(

@@ -7,12 +7,12 @@
 
 use redb::ReadableTable;
 
+use super::Store;
 use super::read::movie_in;
 use super::record::ActorRecord;
 use super::tables::{ABOUT, ACTORS, AUDIT, RECORD_SPACE};
-use super::Store;
-use crate::backend::StoreError;
 use crate::audit::{AuditPage, AuditQuery, Versioned};
+use crate::backend::StoreError;
 use crate::model::{Actor, Movie, RecordKind};
 
 /// How a kind is spelt in the keys of the audit table.

@@ -148,7 +148,7 @@ impl Store {
     /// let dir = tempfile::tempdir()?;
     /// let (db, snapshot) = (dir.path().join("casting.redb"), dir.path().join("snapshot.redb"));
     /// let store = Store::open(&db)?;
-    /// store.write(Write::CreateMovie(NewMovie {
+    /// store.write(&casting_core::Principal::owner(), Write::CreateMovie(NewMovie {
     ///     title: "Universe".into(),
     ///     release: "2010-10-13".parse()?,
     /// }))?;

@@ -5,10 +5,10 @@ use std::sync::{PoisonError, RwLock};
 
 use redb::{ReadOnlyTable, ReadTransaction, ReadableTable, ReadableTableMetadata};
 
+use super::Store;
 use super::index::ActorIndex;
 use super::record::{ActorRecord, MovieRecord};
 use super::tables::{ACTORS, CAST, MOVIES};
-use super::Store;
 use crate::backend::{Counts, StoreError};
 use crate::model::{Actor, Movie};
 use crate::query::{ActorQuery, MovieQuery, Page, PageRequest, contains_ignore_case};

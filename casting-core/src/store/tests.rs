@@ -17,10 +17,10 @@ use proptest::prelude::*;
 use redb::{Database, ReadableDatabase, ReadableTable, TableHandle};
 use tempfile::TempDir;
 
+use super::Store;
 use super::record::ActorRecord;
 use super::schema::CURRENT;
 use super::tables::{ACTORS, CAST, LAST_ACTOR_ID, LAST_MOVIE_ID, META, MOVIES, SCHEMA_VERSION};
-use super::Store;
 use crate::backend::{Counts, StoreError, Write, Written};
 use crate::error::{Error, RecordKind};
 use crate::model::{Actor, ActorPatch, Movie, MoviePatch, NewActor, NewMovie, ReleaseDate};
@@ -76,6 +76,8 @@ enum Outcome {
     Deleted(u64),
     NotFound(RecordKind, u64),
     NoSuchMovie,
+    /// The input broke a rule of the model's validation; the field is named.
+    Invalid(String),
 }
 
 fn outcome(result: Result<Written, Error>) -> Outcome {
@@ -85,6 +87,7 @@ fn outcome(result: Result<Written, Error>) -> Outcome {
         Ok(Written::Deleted(id)) => Outcome::Deleted(id),
         Err(Error::NotFound { kind, id }) => Outcome::NotFound(kind, id),
         Err(Error::Invalid(invalid)) if invalid.field == "movie_id" => Outcome::NoSuchMovie,
+        Err(Error::Invalid(invalid)) => Outcome::Invalid(invalid.field.into_owned()),
         Err(other) => panic!("the store failed: {other}"),
     }
 }
@@ -133,6 +136,13 @@ impl Model {
     }
 
     fn apply(&mut self, write: &Write) -> Outcome {
+        // The rules of the input are checked before the store sees a
+        // write, by the same code the server uses; the model takes them
+        // as given and keeps to what the store itself decides.
+        let owner = crate::Principal::owner();
+        if let Err(Error::Invalid(invalid)) = crate::Agency::check_write(&owner, write.clone()) {
+            return Outcome::Invalid(invalid.field.into_owned());
+        }
         match write.clone() {
             Write::CreateMovie(input) => {
                 self.last_movie_id += 1;
@@ -355,11 +365,11 @@ proptest! {
             match step {
                 Step::One(write) => {
                     let expected = model.apply(&write);
-                    prop_assert_eq!(outcome(store.write(write)), expected);
+                    prop_assert_eq!(outcome(store.write(&crate::Principal::owner(), write)), expected);
                 }
                 Step::Batch(writes) => {
                     let expected: Vec<_> = writes.iter().map(|w| model.apply(w)).collect();
-                    let results = store.write_batch(writes).unwrap();
+                    let results = store.write_batch(&crate::Principal::owner(), writes).unwrap();
                     prop_assert_eq!(results.into_iter().map(outcome).collect::<Vec<_>>(), expected);
                 }
                 Step::Reopen => {
@@ -502,7 +512,7 @@ proptest! {
         let store = Store::open(&path).unwrap();
         let mut model = Model::default();
         let expected: Vec<_> = writes.iter().map(|w| model.apply(w)).collect();
-        let results = store.write_batch(writes).unwrap();
+        let results = store.write_batch(&crate::Principal::owner(), writes).unwrap();
         prop_assert_eq!(results.into_iter().map(outcome).collect::<Vec<_>>(), expected);
 
         let movies = model.movies();
@@ -532,7 +542,10 @@ proptest! {
 fn store_with(writes: Vec<Write>) -> (TempDir, Store) {
     let (dir, path) = temp_path();
     let store = Store::open(path).unwrap();
-    for result in store.write_batch(writes).unwrap() {
+    for result in store
+        .write_batch(&crate::Principal::owner(), writes)
+        .unwrap()
+    {
         result.unwrap();
     }
     (dir, store)
@@ -731,20 +744,23 @@ fn release_bounds_are_strict() {
 fn a_refused_write_changes_nothing_while_its_batch_mates_commit() {
     let (_dir, store) = store_with(vec![new_movie("One", "2001-01-01")]);
     let results = store
-        .write_batch(vec![
-            new_actor("a", 30, "Male", Some(1)),
-            new_actor("ghost", 30, "Male", Some(9)),
-            Write::UpdateActor(
-                1,
-                ActorPatch {
-                    name: Some("renamed".into()),
-                    movie_id: Some(Some(9)),
-                    ..ActorPatch::default()
-                },
-            ),
-            Write::DeleteMovie(9),
-            new_actor("b", 30, "Male", None),
-        ])
+        .write_batch(
+            &crate::Principal::owner(),
+            vec![
+                new_actor("a", 30, "Male", Some(1)),
+                new_actor("ghost", 30, "Male", Some(9)),
+                Write::UpdateActor(
+                    1,
+                    ActorPatch {
+                        name: Some("renamed".into()),
+                        movie_id: Some(Some(9)),
+                        ..ActorPatch::default()
+                    },
+                ),
+                Write::DeleteMovie(9),
+                new_actor("b", 30, "Male", None),
+            ],
+        )
         .unwrap();
     let outcomes: Vec<_> = results.into_iter().map(outcome).collect();
     assert!(matches!(outcomes[0], Outcome::Actor(Actor { id: 1, .. })));
@@ -776,16 +792,19 @@ fn deleting_a_movie_takes_its_actors_off_it() {
     // Recasting in the deleted movie, in the same batch, is refused: the
     // movie is gone as soon as the delete runs.
     let results = store
-        .write_batch(vec![
-            Write::DeleteMovie(1),
-            Write::UpdateActor(
-                2,
-                ActorPatch {
-                    movie_id: Some(Some(1)),
-                    ..ActorPatch::default()
-                },
-            ),
-        ])
+        .write_batch(
+            &crate::Principal::owner(),
+            vec![
+                Write::DeleteMovie(1),
+                Write::UpdateActor(
+                    2,
+                    ActorPatch {
+                        movie_id: Some(Some(1)),
+                        ..ActorPatch::default()
+                    },
+                ),
+            ],
+        )
         .unwrap();
     let outcomes: Vec<_> = results.into_iter().map(outcome).collect();
     assert_eq!(outcomes, [Outcome::Deleted(1), Outcome::NoSuchMovie]);
@@ -817,7 +836,7 @@ fn records_and_id_sequences_survive_reopening() {
             Write::DeleteMovie(2),
             Write::DeleteActor(3),
         ] {
-            store.write(write).unwrap();
+            store.write(&crate::Principal::owner(), write).unwrap();
         }
         (all_movies(&store), all_actors(&store))
     };
@@ -825,8 +844,8 @@ fn records_and_id_sequences_survive_reopening() {
     assert_eq!(all_movies(&store), movies);
     assert_eq!(all_actors(&store), actors);
     assert_eq!(actors[1].movie_id, None);
-    let movie = outcome(store.write(new_movie("Three", "2003-03-03")));
-    let actor = outcome(store.write(new_actor("d", 33, "Male", None)));
+    let movie = outcome(store.write(&crate::Principal::owner(), new_movie("Three", "2003-03-03")));
+    let actor = outcome(store.write(&crate::Principal::owner(), new_actor("d", 33, "Male", None)));
     assert!(
         matches!(movie, Outcome::Movie(Movie { id: 3, .. })),
         "{movie:?}"
@@ -862,7 +881,12 @@ fn a_panic_in_redb_is_a_damaged_store_error() {
 fn after_a_panic_in_redb_the_store_reopens_and_goes_on() {
     let (_dir, path) = temp_path();
     let store = Store::open(&path).unwrap();
-    store.write(new_movie("Before", "2001-01-01")).unwrap();
+    store
+        .write(
+            &crate::Principal::owner(),
+            new_movie("Before", "2001-01-01"),
+        )
+        .unwrap();
     store.prepare_search().unwrap();
     let generation = store.generation();
     panic_in_redb(&store).unwrap_err();
@@ -870,9 +894,14 @@ fn after_a_panic_in_redb_the_store_reopens_and_goes_on() {
     assert_ne!(store.generation(), generation);
     assert!(store.is_writable());
     store
-        .write(new_actor("Ann", 30, "Female", Some(1)))
+        .write(
+            &crate::Principal::owner(),
+            new_actor("Ann", 30, "Female", Some(1)),
+        )
         .unwrap();
-    store.write(new_movie("After", "2002-02-02")).unwrap();
+    store
+        .write(&crate::Principal::owner(), new_movie("After", "2002-02-02"))
+        .unwrap();
     let titles: Vec<String> = all_movies(&store).into_iter().map(|m| m.title).collect();
     assert_eq!(titles, ["Before", "After"]);
     let found = store.search_actors(&ActorQuery::default()).unwrap();
@@ -883,7 +912,12 @@ fn after_a_panic_in_redb_the_store_reopens_and_goes_on() {
 fn a_first_search_on_a_closed_store_reopens_it_without_deadlocking() {
     let (_dir, path) = temp_path();
     let store = Arc::new(Store::open(&path).unwrap());
-    store.write(new_actor("Ann", 30, "Female", None)).unwrap();
+    store
+        .write(
+            &crate::Principal::owner(),
+            new_actor("Ann", 30, "Female", None),
+        )
+        .unwrap();
     // As a reopen that failed over a second ago leaves it.
     *store.handle.write().unwrap() = super::Handle::Closed;
     *store.last_reopen.lock().unwrap() = None;
@@ -967,9 +1001,10 @@ struct Created {
 fn writer(store: &Store, thread: usize, rounds: usize) -> Created {
     let mut created = Created::default();
     for round in 0..rounds {
-        let Outcome::Movie(movie) =
-            outcome(store.write(new_movie(&format!("t{thread} r{round}"), "2001-01-01")))
-        else {
+        let Outcome::Movie(movie) = outcome(store.write(
+            &crate::Principal::owner(),
+            new_movie(&format!("t{thread} r{round}"), "2001-01-01"),
+        )) else {
             panic!("a movie create was refused");
         };
         created.movies.push(movie.id);
@@ -979,9 +1014,14 @@ fn writer(store: &Store, thread: usize, rounds: usize) -> Created {
             new_actor(&format!("t{thread} b{round}"), 31, "Female", Some(movie.id)),
         ];
         let results = if round % 2 == 0 {
-            store.write_batch(batch).unwrap()
+            store
+                .write_batch(&crate::Principal::owner(), batch)
+                .unwrap()
         } else {
-            batch.into_iter().map(|w| store.write(w)).collect()
+            batch
+                .into_iter()
+                .map(|w| store.write(&crate::Principal::owner(), w))
+                .collect()
         };
         for result in results {
             let Outcome::Actor(actor) = outcome(result) else {
@@ -990,7 +1030,9 @@ fn writer(store: &Store, thread: usize, rounds: usize) -> Created {
             created.actors.push(actor.id);
         }
         if round % 3 == 2 {
-            store.write(Write::DeleteMovie(movie.id)).unwrap();
+            store
+                .write(&crate::Principal::owner(), Write::DeleteMovie(movie.id))
+                .unwrap();
             created.deleted_movies.push(movie.id);
         }
     }

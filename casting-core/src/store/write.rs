@@ -10,6 +10,7 @@ use std::sync::atomic::Ordering;
 use jiff::Timestamp;
 use redb::{ReadableTable, Table, WriteTransaction};
 
+use super::Store;
 use super::audit::{kind_code, version_in};
 use super::read::actors_of;
 use super::record::{ActorRecord, MovieRecord};
@@ -17,7 +18,6 @@ use super::tables::{
     ABOUT, ACTORS, AUDIT, CAST, LAST_ACTOR_ID, LAST_AUDIT_ID, LAST_MOVIE_ID, META, MOVIES, RECAST,
     RECORD_SPACE,
 };
-use super::Store;
 use crate::Agency;
 use crate::audit::{AuditAction, AuditEntry, AuditRecord, Precondition};
 use crate::backend::{CheckedWrite, Committed, StoreError, Write, Written};
@@ -50,6 +50,11 @@ struct Tables<'txn> {
     audit: Table<'txn, (u8, u64, u64), &'static [u8]>,
     /// The time every entry of this transaction is stamped with.
     at: Timestamp,
+    /// The id sequences this transaction has drawn from, with the last id
+    /// each gave: read from `meta` once and written back once, at
+    /// [`Tables::finish`], rather than a read and a write per id (a batch
+    /// of creates draws two ids per write, the record's and its entry's).
+    drawn: Vec<(&'static str, u64)>,
 }
 
 #[cfg(test)]
@@ -85,7 +90,16 @@ impl<'txn> Tables<'txn> {
             // Whole seconds, as the entries show them.
             at: Timestamp::from_second(Timestamp::now().as_second())
                 .unwrap_or(Timestamp::UNIX_EPOCH),
+            drawn: Vec::with_capacity(3),
         })
+    }
+
+    /// Writes the sequences back; call before the commit.
+    fn finish(mut self) -> Result<(), StoreError> {
+        for (key, last) in std::mem::take(&mut self.drawn) {
+            self.meta.insert(key, last)?;
+        }
+        Ok(())
     }
 
     /// Appends the entry of `change`, which makes its id the record's
@@ -155,13 +169,23 @@ impl<'txn> Tables<'txn> {
     /// The next id of a sequence. Ids are never reused because the last
     /// one given is kept, not derived from the records left.
     fn next_id(&mut self, key: &'static str) -> Result<u64, Error> {
-        let last = self
-            .meta
-            .get(key)
-            .map_err(Error::redb)?
-            .map_or(0, |v| v.value());
-        let id = last.checked_add(1).ok_or(StoreError::IdsExhausted(key))?;
-        self.meta.insert(key, id).map_err(Error::redb)?;
+        let slot = match self.drawn.iter().position(|(k, _)| *k == key) {
+            Some(slot) => slot,
+            None => {
+                let last = self
+                    .meta
+                    .get(key)
+                    .map_err(Error::redb)?
+                    .map_or(0, |v| v.value());
+                self.drawn.push((key, last));
+                self.drawn.len() - 1
+            }
+        };
+        let id = self.drawn[slot]
+            .1
+            .checked_add(1)
+            .ok_or(StoreError::IdsExhausted(key))?;
+        self.drawn[slot].1 = id;
         Ok(id)
     }
 
@@ -451,7 +475,11 @@ impl Store {
             .into_iter()
             .map(|write| Agency::check_write(principal, write))
             .collect();
-        let allowed = checked.iter().filter_map(|c| c.as_ref().ok()).cloned().collect();
+        let allowed = checked
+            .iter()
+            .filter_map(|c| c.as_ref().ok())
+            .cloned()
+            .collect();
         let mut committed = self.commit(allowed)?.into_iter();
         Ok(checked
             .into_iter()
@@ -459,8 +487,10 @@ impl Store {
                 Ok(_) => committed
                     .next()
                     .unwrap_or_else(|| {
-                        Err(StoreError::Corrupt("a batch gave fewer results than writes".into())
-                            .into())
+                        Err(
+                            StoreError::Corrupt("a batch gave fewer results than writes".into())
+                                .into(),
+                        )
                     })
                     .map(|c| c.written),
                 Err(refused) => Err(refused),
@@ -505,6 +535,7 @@ impl Store {
                     result => results.push(result),
                 }
             }
+            tables.finish()?;
             results
         };
         txn.commit()?;

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use casting_core::{
-    ActorPatch, ActorQuery, Agency, Error, MoviePatch, MovieQuery, NewActor, NewMovie, PageRequest,
+    ActorPatch, ActorQuery, Error, MoviePatch, MovieQuery, NewActor, NewMovie, PageRequest,
     ReleaseDate, Store, StoreError, Write,
 };
 
@@ -58,7 +58,9 @@ pub fn valid_image() -> &'static [u8] {
                 title,
                 release: release(n),
             });
-            store.write(movie).unwrap();
+            store
+                .write(&casting_core::Principal::owner(), movie)
+                .unwrap();
         }
         let actors: Vec<Write> = (1..=ACTORS)
             .map(|n| {
@@ -71,7 +73,10 @@ pub fn valid_image() -> &'static [u8] {
             })
             .collect();
         for batch in actors.chunks(4) {
-            for result in store.write_batch(batch.to_vec()).unwrap() {
+            for result in store
+                .write_batch(&casting_core::Principal::owner(), batch.to_vec())
+                .unwrap()
+            {
                 result.unwrap();
             }
         }
@@ -80,13 +85,22 @@ pub fn valid_image() -> &'static [u8] {
                 title: Some(format!("Movie {n}, renamed")),
                 ..MoviePatch::default()
             };
-            store.write(Write::UpdateMovie(n, patch)).unwrap();
+            store
+                .write(
+                    &casting_core::Principal::owner(),
+                    Write::UpdateMovie(n, patch),
+                )
+                .unwrap();
         }
         for n in (2..=MOVIES).step_by(10) {
-            store.write(Write::DeleteMovie(n)).unwrap();
+            store
+                .write(&casting_core::Principal::owner(), Write::DeleteMovie(n))
+                .unwrap();
         }
         for n in (3..=ACTORS).step_by(12) {
-            store.write(Write::DeleteActor(n)).unwrap();
+            store
+                .write(&casting_core::Principal::owner(), Write::DeleteActor(n))
+                .unwrap();
         }
         let counts = store.counts().unwrap();
         assert_eq!((counts.movies, counts.actors), (LIVE_MOVIES, LIVE_ACTORS));
@@ -168,17 +182,15 @@ pub fn exercise(path: &Path) -> Report {
 /// only damage done since (a failing disk) is found while serving.
 pub fn exercise_damaged_while_open(path: &Path, damage: impl FnOnce()) -> Report {
     let mut report = Report::default();
-    let agency = match Agency::open(path) {
-        Ok(agency) => agency,
-        Err(Error::Storage(error)) => {
+    let store = match Store::open(path) {
+        Ok(store) => store,
+        Err(error) => {
             report.store_error(path, &error);
             return report;
         }
-        Err(error) => panic!("opening gave a non-storage error: {error}"),
     };
     report.opened = true;
     damage();
-    let store = agency.store();
     let _ = (store.generation(), store.is_writable());
     report.result(path, store.counts());
     report.result(path, store.movies(PageRequest::default()));
@@ -210,7 +222,10 @@ pub fn exercise_damaged_while_open(path: &Path, damage: impl FnOnce()) -> Report
             release: release(1),
         })
     };
-    report.write_result(path, store.write(new_movie()));
+    report.write_result(
+        path,
+        store.write(&casting_core::Principal::owner(), new_movie()),
+    );
     let batch = vec![
         new_movie(),
         Write::CreateActor(NewActor {
@@ -228,7 +243,7 @@ pub fn exercise_damaged_while_open(path: &Path, damage: impl FnOnce()) -> Report
         ),
         Write::DeleteMovie(5),
     ];
-    match store.write_batch(batch) {
+    match store.write_batch(&casting_core::Principal::owner(), batch) {
         Ok(results) => {
             for result in results {
                 report.write_result(path, result);
@@ -236,10 +251,16 @@ pub fn exercise_damaged_while_open(path: &Path, damage: impl FnOnce()) -> Report
         }
         Err(error) => report.store_error(path, &error),
     }
-    report.write_result(path, store.write(Write::DeleteActor(6)));
+    report.write_result(
+        path,
+        store.write(&casting_core::Principal::owner(), Write::DeleteActor(6)),
+    );
     report.result(path, store.reopen());
     report.result(path, store.counts());
     report.result(path, store.search_actors(&actor_query));
-    report.write_result(path, store.write(new_movie()));
+    report.write_result(
+        path,
+        store.write(&casting_core::Principal::owner(), new_movie()),
+    );
     report
 }

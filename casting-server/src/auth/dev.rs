@@ -36,9 +36,12 @@ pub enum DevKeyError {
         /// What failed.
         source: std::io::Error,
     },
-    /// The file does not hold an RSA private key.
+    /// The key kept there is not an RSA private key.
     #[error("{0}: not a PEM RSA private key; delete it to make a new one")]
-    Malformed(PathBuf),
+    Malformed(String),
+    /// The database that keeps the key failed.
+    #[error("the development key in the database: {0}")]
+    Store(#[from] casting_core::StoreError),
     /// The key could not be generated or used.
     #[error("the signing key failed: {0}")]
     Crypto(String),
@@ -46,7 +49,7 @@ pub enum DevKeyError {
     #[error(
         "no development key at {0}: start the server once with --dev and the same --db (CASTING_DB), which creates it; tokens signed with another key would be refused"
     )]
-    Missing(PathBuf),
+    Missing(String),
     /// The directory the key belongs in does not exist.
     #[error(
         "the directory {0} does not exist: create it, or give --db (CASTING_DB) a path in an existing directory"
@@ -60,14 +63,15 @@ pub struct DevIssuer {
     kid: String,
     /// The public key set, as served at `/.well-known/jwks.json`.
     jwks: String,
-    path: PathBuf,
+    /// Where the key is kept: its file, or the database.
+    place: String,
 }
 
 impl std::fmt::Debug for DevIssuer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DevIssuer")
             .field("kid", &self.kid)
-            .field("path", &self.path)
+            .field("place", &self.place)
             .finish_non_exhaustive()
     }
 }
@@ -149,15 +153,8 @@ impl DevIssuer {
         if !directory.is_dir() {
             return Err(DevKeyError::NoDirectory(directory.to_path_buf()));
         }
-        if !path.exists() {
-            let key_pair = KeyPair::generate(KeySize::Rsa2048)
-                .map_err(|e| DevKeyError::Crypto(e.to_string()))?;
-            let der = key_pair
-                .as_der()
-                .map_err(|e| DevKeyError::Crypto(e.to_string()))?;
-            if create_exclusive(&path, to_pem(der.as_ref()).as_bytes())? {
-                tracing::info!(path = %path.display(), "created the development signing key");
-            }
+        if !path.exists() && create_exclusive(&path, Self::generate_pem()?.as_bytes())? {
+            tracing::info!(path = %path.display(), "created the development signing key");
         }
         Self::load(db)
     }
@@ -174,17 +171,41 @@ impl DevIssuer {
             Ok(pem) => pem,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let shown = std::path::absolute(&path).unwrap_or(path);
-                return Err(DevKeyError::Missing(shown));
+                return Err(DevKeyError::Missing(shown.display().to_string()));
             }
             Err(e) => return Err(io(&path)(e)),
         };
-        let der = from_pem(&pem).ok_or_else(|| DevKeyError::Malformed(path.clone()))?;
-        let key_pair =
-            KeyPair::from_pkcs8(&der).map_err(|_| DevKeyError::Malformed(path.clone()))?;
-        Ok(DevIssuer::from_key_pair(key_pair, path))
+        Self::from_pem(&pem, path.display().to_string())
     }
 
-    fn from_key_pair(key_pair: KeyPair, path: PathBuf) -> Self {
+    /// A new RSA key pair, as the PEM text it is kept in.
+    ///
+    /// # Errors
+    /// When the key cannot be generated.
+    pub fn generate_pem() -> Result<String, DevKeyError> {
+        let key_pair =
+            KeyPair::generate(KeySize::Rsa2048).map_err(|e| DevKeyError::Crypto(e.to_string()))?;
+        let der = key_pair
+            .as_der()
+            .map_err(|e| DevKeyError::Crypto(e.to_string()))?;
+        Ok(to_pem(der.as_ref()))
+    }
+
+    /// The issuer of the key in `pem`, kept at `place` (shown in messages).
+    ///
+    /// # Errors
+    /// When `pem` is not an RSA private key.
+    pub fn from_pem(pem: &str, place: String) -> Result<Self, DevKeyError> {
+        let Some(der) = from_pem(pem) else {
+            return Err(DevKeyError::Malformed(place));
+        };
+        match KeyPair::from_pkcs8(&der) {
+            Ok(key_pair) => Ok(DevIssuer::from_key_pair(key_pair, place)),
+            Err(_) => Err(DevKeyError::Malformed(place)),
+        }
+    }
+
+    fn from_key_pair(key_pair: KeyPair, place: String) -> Self {
         let public = key_pair.public_key();
         let n = URL_SAFE_NO_PAD.encode(public.modulus().big_endian_without_leading_zero());
         let e = URL_SAFE_NO_PAD.encode(public.exponent().big_endian_without_leading_zero());
@@ -198,13 +219,13 @@ impl DevIssuer {
             key_pair,
             kid,
             jwks,
-            path,
+            place,
         }
     }
 
-    /// The key file.
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// Where the key is kept: its file, or the database.
+    pub fn place(&self) -> &str {
+        &self.place
     }
 
     /// The public key set, as JSON.
@@ -277,7 +298,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("casting.redb");
         let first = DevIssuer::load_or_create(&db).unwrap();
-        let mode = fs::metadata(first.path()).unwrap().permissions().mode();
+        let mode = fs::metadata(first.place()).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
         let second = DevIssuer::load_or_create(&db).unwrap();
         assert_eq!(first.kid, second.kid);

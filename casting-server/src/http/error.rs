@@ -46,6 +46,10 @@ pub enum ApiError {
     /// 422: validation failed; the message names the field.
     #[error("{0}")]
     Unprocessable(String),
+    /// 503: the database cannot be reached; nothing was done, and the cause
+    /// is logged, never sent.
+    #[error("the database cannot be reached; nothing was changed, retry later")]
+    StorageUnavailable(String),
     /// 500: a fault of the server; the cause is logged, never sent.
     #[error("internal server error")]
     Internal(String),
@@ -91,6 +95,9 @@ impl ApiError {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
             }
             ApiError::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unprocessable"),
+            ApiError::StorageUnavailable(_) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable")
+            }
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
         }
     }
@@ -110,8 +117,14 @@ impl ApiError {
     /// The response: the JSON envelope and its headers.
     pub fn into_response(self) -> Response<Full<Bytes>> {
         let (status, code) = self.status_and_code();
-        if let ApiError::Internal(cause) = &self {
-            tracing::error!(request_id = %crate::logging::request_id(), %cause, "internal error");
+        match &self {
+            ApiError::Internal(cause) => {
+                tracing::error!(request_id = %crate::logging::request_id(), %cause, "internal error");
+            }
+            ApiError::StorageUnavailable(cause) => {
+                tracing::warn!(request_id = %crate::logging::request_id(), %cause, "the database cannot be reached");
+            }
+            _ => {}
         }
         let message = self.to_string();
         let body = serde_json::to_vec(&Envelope {
@@ -153,6 +166,7 @@ impl From<casting_core::Error> for ApiError {
             Error::NotFound { .. } => ApiError::NotFound,
             Error::PreconditionFailed { .. } => ApiError::PreconditionFailed,
             Error::Invalid(invalid) => ApiError::Unprocessable(invalid.to_string()),
+            Error::Storage(e) if e.is_unavailable() => ApiError::StorageUnavailable(e.to_string()),
             Error::Storage(e) => ApiError::Internal(e.to_string()),
         }
     }
@@ -215,6 +229,22 @@ mod tests {
         let (status, h, _) = body_of(ApiError::Auth(AuthError::Unavailable)).await;
         assert_eq!(status, 503);
         assert!(h.get(header::WWW_AUTHENTICATE).is_none());
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_database_is_503_storage_unavailable_and_leaks_nothing() {
+        use casting_core::{Error, StoreError};
+        use std::sync::Arc;
+        let outage = StoreError::Unavailable("connection refused to 10.0.0.9".into());
+        let batch = StoreError::BatchFailed(Arc::new(outage));
+        let (status, _, body) = body_of(Error::Storage(batch).into()).await;
+        assert_eq!(status, 503);
+        assert_eq!(body["code"], "storage_unavailable");
+        assert!(!body["message"].as_str().unwrap().contains("10.0.0.9"));
+        let uncertain = Error::Storage(StoreError::CommitUncertain);
+        let (status, _, body) = body_of(uncertain.into()).await;
+        assert_eq!(status, 500, "an outcome that is not known is not an outage");
+        assert_eq!(body["code"], "internal_error");
     }
 
     #[tokio::test]

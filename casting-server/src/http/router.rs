@@ -3,7 +3,7 @@
 //! A small explicit match rather than a routing crate: the table is short,
 //! and `405` with its `Allow` list falls out of matching the path first.
 
-use casting_core::Permission;
+use casting_core::{Permission, WriteKind};
 
 /// One endpoint of the API, with the raw id segment where the path has one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -163,12 +163,14 @@ impl Endpoint<'_> {
         Some(match self {
             ListMovies | GetMovie(_) => Permission::GetMovies,
             ListActors | GetActor(_) => Permission::GetActors,
-            CreateMovie => Permission::PostMovies,
-            CreateActor => Permission::PostActors,
-            UpdateMovie(_) => Permission::PatchMovies,
-            UpdateActor(_) => Permission::PatchActors,
-            DeleteMovie(_) => Permission::DeleteMovies,
-            DeleteActor(_) => Permission::DeleteActors,
+            // A write's permission is the core's to say: the same mapping
+            // decides here, before the body is read, and in its check.
+            CreateMovie => WriteKind::CreateMovie.permission(),
+            CreateActor => WriteKind::CreateActor.permission(),
+            UpdateMovie(_) => WriteKind::UpdateMovie.permission(),
+            UpdateActor(_) => WriteKind::UpdateActor.permission(),
+            DeleteMovie(_) => WriteKind::DeleteMovie.permission(),
+            DeleteActor(_) => WriteKind::DeleteActor.permission(),
             SearchMovies => Permission::SearchMovies,
             SearchActors => Permission::SearchActors,
             Audit => Permission::ReadAudit,

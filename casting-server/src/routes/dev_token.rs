@@ -29,7 +29,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::app::{App, ClientAddr};
-use crate::auth::dev::{DEV_AUDIENCE, DevIssuer, DevKeyError};
+use crate::auth::dev::{DEV_AUDIENCE, DevIssuer};
 use crate::http::error::ApiError;
 use crate::http::response::{HttpResponse, json_bytes};
 
@@ -51,19 +51,14 @@ pub const DEV_GRANT_TTL: u64 = 3600;
 /// of one process with different databases never mix their keys.
 static SIGNERS: Mutex<Vec<Arc<DevIssuer>>> = Mutex::new(Vec::new());
 
-/// Makes the development key beside the database at `db` available to the
-/// token endpoint; called once by a server starting in development mode.
-///
-/// # Errors
-/// When the key cannot be read.
-pub fn register(db: &std::path::Path) -> Result<(), DevKeyError> {
-    let issuer = DevIssuer::load_or_create(db)?;
+/// Makes the development key `issuer` available to the token endpoint;
+/// called once by a server starting in development mode.
+pub fn register(issuer: Arc<DevIssuer>) {
     // A plain list that no panic can leave half written.
     let mut signers = SIGNERS.lock().unwrap_or_else(PoisonError::into_inner);
     if !signers.iter().any(|s| s.jwks() == issuer.jwks()) {
-        signers.push(Arc::new(issuer));
+        signers.push(issuer);
     }
-    Ok(())
 }
 
 /// The signer whose public key set is `jwks`.

@@ -70,8 +70,9 @@ pub fn public(app: &App, endpoint: Endpoint<'_>) -> Result<HttpResponse, ApiErro
 /// `/ready`: 200 when the store answers a read and a usable key set is
 /// held, else 503 naming what is not.
 fn ready(app: &App) -> HttpResponse {
-    let store = match app.agency().store().counts() {
-        Ok(_) => "ok",
+    let store = match app.agency().backend().ready() {
+        Ok(()) => "ok",
+        Err(error) if error.is_unavailable() => "the database cannot be reached",
         Err(_) => "the store does not answer a read",
     };
     let keys = app.auth().readiness().unwrap_or("ok");

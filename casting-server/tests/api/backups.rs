@@ -113,6 +113,11 @@ fn assert_refused(exit: &Exit, words: &[&str]) {
 
 #[tokio::test]
 async fn snapshots_appear_one_interval_after_start_and_every_interval_after() {
+    if crate::helpers::embedded_only(
+        "snapshots_appear_one_interval_after_start_and_every_interval_after",
+    ) {
+        return;
+    }
     let backups = tempfile::tempdir().expect("temporary directory");
     let app = with_backups(backups.path(), &["--backup-interval", "3s"]).await;
     assert!(
@@ -142,6 +147,9 @@ async fn snapshots_appear_one_interval_after_start_and_every_interval_after() {
 
 #[tokio::test]
 async fn sigusr1_takes_a_snapshot_at_once() {
+    if crate::helpers::embedded_only("sigusr1_takes_a_snapshot_at_once") {
+        return;
+    }
     let backups = tempfile::tempdir().expect("temporary directory");
     let app = with_backups(backups.path(), &["--backup-interval", "1h"]).await;
     let movie = app.create_movie("Universe", "2010-10-13").await;
@@ -163,6 +171,9 @@ async fn sigusr1_takes_a_snapshot_at_once() {
 
 #[tokio::test]
 async fn only_the_newest_snapshots_are_kept() {
+    if crate::helpers::embedded_only("only_the_newest_snapshots_are_kept") {
+        return;
+    }
     let backups = tempfile::tempdir().expect("temporary directory");
     std::fs::write(backups.path().join("notes.txt"), "not a snapshot").expect("write");
     let app = with_backups(
@@ -194,6 +205,10 @@ async fn only_the_newest_snapshots_are_kept() {
 
 #[tokio::test]
 async fn sigterm_during_a_snapshot_exits_0_and_leaves_no_partial_file() {
+    if crate::helpers::embedded_only("sigterm_during_a_snapshot_exits_0_and_leaves_no_partial_file")
+    {
+        return;
+    }
     let backups = tempfile::tempdir().expect("temporary directory");
     let mut app = with_backups(backups.path(), &["--backup-interval", "1h"]).await;
     let movie = app.create_movie("Universe", "2010-10-13").await;
@@ -247,6 +262,11 @@ async fn sigusr1_without_a_backup_directory_is_ignored_and_the_server_goes_on() 
 
 #[tokio::test]
 async fn a_snapshot_taken_under_writes_restores_every_write_acknowledged_before_it() {
+    if crate::helpers::embedded_only(
+        "a_snapshot_taken_under_writes_restores_every_write_acknowledged_before_it",
+    ) {
+        return;
+    }
     let backups = tempfile::tempdir().expect("temporary directory");
     let app = with_backups(backups.path(), &["--backup-interval", "1h"]).await;
     let movie = id_of(&app.create_movie("Universe", "2010-10-13").await);
@@ -365,6 +385,11 @@ impl TestAppOn {
 
 #[tokio::test]
 async fn backup_copies_a_store_no_server_holds_and_refuses_one_a_server_holds() {
+    if crate::helpers::embedded_only(
+        "backup_copies_a_store_no_server_holds_and_refuses_one_a_server_holds",
+    ) {
+        return;
+    }
     let dir = tempfile::tempdir().expect("temporary directory");
     let db = a_stopped_store(dir.path()).await;
     let out = dir.path().join("out.redb");
@@ -386,6 +411,9 @@ async fn backup_copies_a_store_no_server_holds_and_refuses_one_a_server_holds() 
 
 #[tokio::test]
 async fn restore_refuses_while_a_server_holds_the_store() {
+    if crate::helpers::embedded_only("restore_refuses_while_a_server_holds_the_store") {
+        return;
+    }
     let dir = tempfile::tempdir().expect("temporary directory");
     let db = a_stopped_store(dir.path()).await;
     let snapshot = dir.path().join("snapshot.redb");
@@ -413,6 +441,9 @@ async fn assert_restore_refused(dir: &Path, bad: &Path, words: &[&str]) {
 
 #[tokio::test]
 async fn restore_refuses_a_damaged_snapshot() {
+    if crate::helpers::embedded_only("restore_refuses_a_damaged_snapshot") {
+        return;
+    }
     let dir = tempfile::tempdir().expect("temporary directory");
     let source = tempfile::tempdir().expect("temporary directory");
     let db = a_stopped_store(source.path()).await;
@@ -430,6 +461,9 @@ async fn restore_refuses_a_damaged_snapshot() {
 
 #[tokio::test]
 async fn restore_refuses_a_text_file_as_foreign() {
+    if crate::helpers::embedded_only("restore_refuses_a_text_file_as_foreign") {
+        return;
+    }
     let dir = tempfile::tempdir().expect("temporary directory");
     let text = dir.path().join("notes.txt");
     std::fs::write(&text, "movies and actors\n".repeat(1000)).expect("write");
@@ -438,6 +472,9 @@ async fn restore_refuses_a_text_file_as_foreign() {
 
 #[tokio::test]
 async fn restore_refuses_an_empty_file_as_foreign() {
+    if crate::helpers::embedded_only("restore_refuses_an_empty_file_as_foreign") {
+        return;
+    }
     let dir = tempfile::tempdir().expect("temporary directory");
     let empty = dir.path().join("empty.redb");
     std::fs::write(&empty, "").expect("write");
@@ -446,6 +483,9 @@ async fn restore_refuses_an_empty_file_as_foreign() {
 
 #[tokio::test]
 async fn restore_refuses_a_missing_snapshot() {
+    if crate::helpers::embedded_only("restore_refuses_a_missing_snapshot") {
+        return;
+    }
     let dir = tempfile::tempdir().expect("temporary directory");
     let missing = dir.path().join("missing.redb");
     assert_restore_refused(dir.path(), &missing, &["missing.redb", "does not exist"]).await;

@@ -224,6 +224,9 @@ async fn casting_dev_turns_on_development_mode() {
 
 #[tokio::test]
 async fn the_database_is_created_where_db_says() {
+    if crate::helpers::embedded_only("the_database_is_created_where_db_says") {
+        return;
+    }
     let dir = tempfile::tempdir().expect("temporary directory");
     let db = dir.path().join("elsewhere.redb");
 
@@ -472,6 +475,9 @@ async fn an_address_in_use_is_named_with_the_flag_and_nothing_is_created() {
 
 #[tokio::test]
 async fn a_store_in_a_missing_directory_names_the_directory() {
+    if crate::helpers::embedded_only("a_store_in_a_missing_directory_names_the_directory") {
+        return;
+    }
     let dir = tempfile::tempdir().expect("temporary directory");
     let db = dir.path().join("missing").join("casting.redb");
 
@@ -493,6 +499,11 @@ async fn the_token_help_lists_the_roles() {
 
 #[tokio::test]
 async fn a_damaged_store_is_refused_in_one_line_that_names_it_and_says_to_restore() {
+    if crate::helpers::embedded_only(
+        "a_damaged_store_is_refused_in_one_line_that_names_it_and_says_to_restore",
+    ) {
+        return;
+    }
     let dir = tempfile::tempdir().expect("temporary directory");
     let db = db_in(&dir);
     let mut server = Launch::dev(&db).start().await;

@@ -28,6 +28,85 @@ pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_casting-server");
 /// The audience the mock issuer's tokens are issued for.
 pub(crate) const AUDIENCE: &str = "test-api";
 
+/// The variable that runs this suite against PostgreSQL: the URL of a
+/// database through which the harness creates one database per test
+/// store. Unset, every store is a redb file.
+pub(crate) const POSTGRES_ADMIN: &str = "CASTING_TEST_API_POSTGRES";
+
+/// Whether the suite runs against PostgreSQL.
+pub(crate) fn over_postgres() -> bool {
+    std::env::var_os(POSTGRES_ADMIN).is_some()
+}
+
+/// For a test of what only the embedded redb file has (its file on disk,
+/// snapshots, the key file beside it): whether to skip it, because the
+/// suite runs against PostgreSQL. Says so on standard error.
+pub(crate) fn embedded_only(test: &str) -> bool {
+    let skip = over_postgres();
+    if skip {
+        eprintln!("{test}: a test of the redb file, not run against PostgreSQL");
+    }
+    skip
+}
+
+/// The `--db` a test store at `path` is given: the path itself, or, when
+/// the suite runs against PostgreSQL, the URL of a database named after
+/// the path (created when missing), so that a restarted server finds its
+/// data again just as it would in the file.
+pub(crate) fn database_for(path: &Path) -> OsString {
+    match std::env::var(POSTGRES_ADMIN) {
+        Ok(admin) => database_in(&admin, path).into(),
+        Err(_) => path.into(),
+    }
+}
+
+/// The URL of a database of the cluster at `admin`, named after `path`,
+/// created when missing.
+pub(crate) fn database_in(admin: &str, path: &Path) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    path.hash(&mut hasher);
+    let name = format!("casting_api_{:016x}", hasher.finish());
+    create_database(admin, &name);
+    let (base, query) = match admin.split_once('?') {
+        Some((base, query)) => (base, format!("?{query}")),
+        None => (admin, String::new()),
+    };
+    let server = base.rsplit_once('/').map_or(base, |(server, _)| server);
+    format!("{server}/{name}{query}")
+}
+
+/// Creates the database `name` through `admin` unless it exists, on a
+/// thread of its own (a test's runtime must not be blocked into).
+fn create_database(admin: &str, name: &str) {
+    let (admin, name) = (admin.to_owned(), name.to_owned());
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        runtime.block_on(async {
+            let (client, connection) = tokio_postgres::connect(&admin, tokio_postgres::NoTls)
+                .await
+                .unwrap_or_else(|e| panic!("{POSTGRES_ADMIN}: {e}"));
+            tokio::spawn(connection);
+            let exists = client
+                .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name])
+                .await
+                .expect("pg_database");
+            if exists.is_none() {
+                // Two tests never share a path, so no one else creates it.
+                client
+                    .batch_execute(&format!("CREATE DATABASE {name}"))
+                    .await
+                    .expect("CREATE DATABASE");
+            }
+        });
+    })
+    .join()
+    .expect("the database was created");
+}
+
 /// How long a server may take to print `listening on`, or to exit when told.
 const PATIENCE: Duration = Duration::from_secs(20);
 
@@ -50,6 +129,9 @@ pub(crate) const SERVER_ENV: &[&str] = &[
     "JWT_LEEWAY",
     "CASTING_BIND",
     "CASTING_DB",
+    "CASTING_DB_CONNECT_TIMEOUT",
+    "CASTING_LOG_FORMAT",
+    "CASTING_METRICS_BIND",
     "CORS_ORIGINS",
     "CASTING_DEV",
     "AUTH0_DOMAIN",
@@ -147,7 +229,7 @@ impl Launch {
     pub(crate) fn dev(db: &Path) -> Self {
         Launch::new()
             .args(["--dev", "--bind", "127.0.0.1:0", "--db"])
-            .arg(db)
+            .arg(database_for(db))
     }
 
     /// Verifying tokens of `issuer` for [`AUDIENCE`] with the key set at
@@ -155,7 +237,7 @@ impl Launch {
     pub(crate) fn verifying(issuer: &MockIssuer, jwks_url: &str, db: &Path) -> Self {
         Launch::new()
             .args(["--bind", "127.0.0.1:0", "--db"])
-            .arg(db)
+            .arg(database_for(db))
             .args(["--issuer", &issuer.issuer()])
             .args(["--jwks-url", jwks_url])
             .args(["--audience", AUDIENCE])

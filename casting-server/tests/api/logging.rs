@@ -167,7 +167,12 @@ async fn startup_logs_the_configuration_in_force() {
         app.issuer().jwks_url(),
         crate::helpers::AUDIENCE.to_owned(),
         "RS256".to_owned(),
-        "casting.redb".to_owned(),
+        // The database the store lives in, as --db gave it.
+        if crate::helpers::over_postgres() {
+            "postgres://".to_owned()
+        } else {
+            "casting.redb".to_owned()
+        },
     ] {
         assert!(line.contains(&expected), "{expected} is not in {line}");
     }

@@ -11,6 +11,7 @@ mod auth;
 mod backups;
 mod conditional;
 mod config;
+mod copy;
 mod cors;
 mod dev_mode;
 mod dev_token;

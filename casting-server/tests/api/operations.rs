@@ -216,13 +216,20 @@ async fn metrics_count_traffic_by_route_template_and_hold_no_token_or_raw_path()
         "casting_store_batch_size_count 1",
         r#"casting_records{kind="movie"} 1"#,
         r#"casting_records{kind="actor"} 0"#,
-        "casting_response_cache_hits_total 1",
         "casting_response_cache_misses_total",
         "casting_log_lines_dropped_total",
         "casting_build_info{version=",
     ] {
         assert!(text.contains(expected), "{expected} is not in\n{text}");
     }
+    // Over PostgreSQL nothing is cached: another process may change the
+    // data unseen, so the repeated read is a miss there.
+    let hits = if crate::helpers::over_postgres() {
+        "casting_response_cache_hits_total 0"
+    } else {
+        "casting_response_cache_hits_total 1"
+    };
+    assert!(text.contains(hits), "{hits} is not in\n{text}");
     for secret in ["secret-value", "9f8e7d", app.tokens.assistant.as_str()] {
         assert!(!text.contains(secret), "{secret} leaked into the metrics");
     }

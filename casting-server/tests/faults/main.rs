@@ -19,8 +19,10 @@ mod helpers;
 mod mock_issuer;
 
 mod crash;
+mod database_outage;
 mod disk_full;
 mod key_set;
 mod records;
+mod replicas;
 mod rng;
 mod slow_clients;

@@ -14,14 +14,14 @@ use super::super::schema::CURRENT;
 use super::super::tables::{ACTORS, CAST, META, MOVIES, SCHEMA_VERSION};
 use super::super::tests::{temp_path, write};
 use crate::audit::{AuditAction, AuditEntry, AuditQuery, AuditRecord, Precondition};
+use crate::backend::{CheckedWrite, Write, Written};
 use crate::error::Error;
 use crate::model::{ActorPatch, MoviePatch, NewActor, NewMovie, RecordKind};
 use crate::store::write::UNAUDITED;
-use crate::backend::{CheckedWrite, Write, Written};
 use crate::{Agency, Principal, Role};
 
 /// Every entry of the log, read a page of `limit` at a time.
-fn log(store: &Store, query: AuditQuery) -> Vec<AuditEntry> {
+fn log(store: &dyn crate::Backend, query: AuditQuery) -> Vec<AuditEntry> {
     let mut entries = Vec::new();
     let mut query = query;
     loop {
@@ -91,7 +91,7 @@ proptest! {
                 (Write::DeleteMovie(_), Some(AuditRecord::Movie(m))) => m.actors.clone(),
                 _ => Vec::new(),
             };
-            let result = store.write(write.clone());
+            let result = store.write(&crate::Principal::owner(), write.clone());
             let log = everything(&store);
             let Ok(written) = result else {
                 prop_assert_eq!(log.len(), expected_len, "a refused write appended an entry");
@@ -154,7 +154,7 @@ proptest! {
     ) {
         let (_dir, path) = temp_path();
         let store = Store::open(&path).unwrap();
-        store.write_batch(writes).unwrap();
+        store.write_batch(&crate::Principal::owner(), writes).unwrap();
         let expected: Vec<AuditEntry> = everything(&store)
             .into_iter()
             .filter(|e| kind.is_none_or(|k| e.kind == k))
@@ -171,7 +171,10 @@ fn the_last_page_says_there_is_no_next_and_a_full_one_names_its_last_entry() {
     let (_dir, path) = temp_path();
     let store = Store::open(&path).unwrap();
     store
-        .write_batch(vec![movie("A"), movie("B"), movie("C")])
+        .write_batch(
+            &crate::Principal::owner(),
+            vec![movie("A"), movie("B"), movie("C")],
+        )
         .unwrap();
     let first = store
         .audit(&AuditQuery {
@@ -196,14 +199,19 @@ fn deleting_a_movie_records_each_actor_it_detached() {
     let (_dir, path) = temp_path();
     let store = Store::open(&path).unwrap();
     store
-        .write_batch(vec![
-            movie("U"),
-            actor("A", Some(1)),
-            actor("B", Some(1)),
-            actor("C", None),
-        ])
+        .write_batch(
+            &crate::Principal::owner(),
+            vec![
+                movie("U"),
+                actor("A", Some(1)),
+                actor("B", Some(1)),
+                actor("C", None),
+            ],
+        )
         .unwrap();
-    store.write(Write::DeleteMovie(1)).unwrap();
+    store
+        .write(&crate::Principal::owner(), Write::DeleteMovie(1))
+        .unwrap();
     let entries = log(
         &store,
         AuditQuery {
@@ -240,7 +248,7 @@ fn a_write_through_the_agency_is_recorded_under_its_subject() {
     agency
         .commit(Agency::check_write(&anonymous, movie("V")).unwrap())
         .unwrap();
-    let subs: Vec<_> = everything(agency.store())
+    let subs: Vec<_> = log(agency.backend().as_ref(), AuditQuery::default())
         .into_iter()
         .map(|e| e.sub)
         .collect();
@@ -278,7 +286,9 @@ fn conditional(store: &Store, write: Write, precondition: Precondition) -> Resul
 fn a_write_on_a_stale_version_is_refused_and_appends_nothing() {
     let (_dir, path) = temp_path();
     let store = Store::open(&path).unwrap();
-    store.write(actor("A", None)).unwrap();
+    store
+        .write(&crate::Principal::owner(), actor("A", None))
+        .unwrap();
     let read = store.actor_versioned(1).unwrap().unwrap();
     let rename = |name: &str| {
         Write::UpdateActor(
@@ -315,7 +325,9 @@ fn a_missing_record_is_not_found_whatever_the_condition() {
 fn a_movie_changes_version_when_its_cast_changes() {
     let (_dir, path) = temp_path();
     let store = Store::open(&path).unwrap();
-    store.write_batch(vec![movie("U"), movie("V")]).unwrap();
+    store
+        .write_batch(&crate::Principal::owner(), vec![movie("U"), movie("V")])
+        .unwrap();
     let mut seen = vec![store.movie_versioned(1).unwrap().unwrap().version];
     let steps = [
         actor("A", Some(1)),
@@ -324,7 +336,7 @@ fn a_movie_changes_version_when_its_cast_changes() {
         Write::DeleteActor(1),
     ];
     for step in steps {
-        store.write(step).unwrap();
+        store.write(&crate::Principal::owner(), step).unwrap();
         let version = store.movie_versioned(1).unwrap().unwrap().version;
         assert!(
             seen.iter().all(|v| *v < version),
@@ -338,7 +350,7 @@ fn a_movie_changes_version_when_its_cast_changes() {
 fn a_record_back_in_an_earlier_state_has_a_new_version() {
     let (_dir, path) = temp_path();
     let store = Store::open(&path).unwrap();
-    store.write(movie("U")).unwrap();
+    store.write(&crate::Principal::owner(), movie("U")).unwrap();
     let first = store.movie_versioned(1).unwrap().unwrap();
     let retitle = |title: &str| {
         Write::UpdateMovie(
@@ -349,8 +361,12 @@ fn a_record_back_in_an_earlier_state_has_a_new_version() {
             },
         )
     };
-    store.write(retitle("V")).unwrap();
-    store.write(retitle("U")).unwrap();
+    store
+        .write(&crate::Principal::owner(), retitle("V"))
+        .unwrap();
+    store
+        .write(&crate::Principal::owner(), retitle("U"))
+        .unwrap();
     let again = store.movie_versioned(1).unwrap().unwrap();
     assert_eq!(again.record, first.record);
     assert_ne!(again.version, first.version);
@@ -374,7 +390,7 @@ fn a_store_of_schema_1_is_migrated_with_an_empty_log_and_its_records_kept() {
     }
     let store = Store::open(&path).unwrap();
     assert!(everything(&store).is_empty());
-    store.write(movie("U")).unwrap();
+    store.write(&crate::Principal::owner(), movie("U")).unwrap();
     assert_eq!(everything(&store).len(), 1);
     drop(store);
     let db = Database::open(&path).unwrap();
@@ -387,7 +403,10 @@ fn entries_survive_a_reopen() {
     let (_dir, path) = temp_path();
     let store = Store::open(&path).unwrap();
     store
-        .write_batch(vec![movie("U"), actor("A", Some(1))])
+        .write_batch(
+            &crate::Principal::owner(),
+            vec![movie("U"), actor("A", Some(1))],
+        )
         .unwrap();
     let entries = everything(&store);
     drop(store);
@@ -420,7 +439,9 @@ fn what_the_audit_log_costs_a_durable_commit() {
             let started = Instant::now();
             for _ in 0..COMMITS {
                 let creates = (0..size).map(|_| actor("Bench", None)).collect();
-                store.write_batch(creates).unwrap();
+                store
+                    .write_batch(&crate::Principal::owner(), creates)
+                    .unwrap();
             }
             UNAUDITED.set(false);
             (COMMITS * size) as f64 / started.elapsed().as_secs_f64()

@@ -874,7 +874,7 @@ fn step(rng: &mut Rng, pg: &PgStore, redb: &Store, trace: &mut Vec<String>) {
     ];
     match rng.below(10) {
         0..=3 => {
-            let len = if rng.chance(70) { 1 } else { 1 + rng.below(5) };
+            let len = if rng.chance(50) { 1 } else { 2 + rng.below(7) };
             let mut batch = Vec::new();
             for _ in 0..len {
                 let write = rng.write();

@@ -10,6 +10,8 @@
 //! Statements that do not depend on each other's answers are sent
 //! together, without waiting for each reply.
 
+use std::collections::{BTreeMap, HashSet};
+
 use deadpool_postgres::{Object, Pool};
 use jiff::Timestamp;
 use tokio_postgres::Row;
@@ -75,12 +77,14 @@ async fn in_transaction(
     client: &Object,
     writes: Vec<CheckedWrite>,
 ) -> Result<Vec<Result<Committed, Error>>, StoreError> {
-    let (lock, read, save) = tokio::join!(
+    let (lock, read, save, recast) = tokio::join!(
         client.prepare_cached(LOCK),
         client.prepare_cached(READ),
         client.prepare_cached(SAVE),
+        client.prepare_cached(RECAST),
     );
-    let (lock, read, save) = (lock.map_err(pg)?, read.map_err(pg)?, save.map_err(pg)?);
+    let (lock, read) = (lock.map_err(pg)?, read.map_err(pg)?);
+    let (save, recast) = (save.map_err(pg)?, recast.map_err(pg)?);
     // READ COMMITTED whatever the database's default; the lock first: it
     // waits for the writer before, and the statements after it see what
     // that writer committed. The server runs pipelined statements in the
@@ -109,6 +113,8 @@ async fn in_transaction(
     let mut batch = Batch {
         client,
         sequences,
+        known_movies: HashSet::new(),
+        recast: BTreeMap::new(),
         // Whole seconds, as the entries show them; one time for the
         // batch, as the redb store stamps its transaction.
         at: Timestamp::from_second(Timestamp::now().as_second()).unwrap_or(Timestamp::UNIX_EPOCH),
@@ -135,22 +141,36 @@ async fn in_transaction(
     ];
     let (names, values) = (&names[..], &values[..]);
     let params: [&(dyn ToSql + Sync); 2] = [&names, &values];
-    let (saved, committed) = tokio::join!(
+    let (movies, versions): (Vec<i64>, Vec<i64>) =
+        batch.recast.iter().map(|(&id, &v)| (exact(id), v)).unzip();
+    let recast_params: [&(dyn ToSql + Sync); 2] = [&movies, &versions];
+    let flush = async {
+        if movies.is_empty() {
+            Ok(0)
+        } else {
+            client.execute(&recast, &recast_params).await
+        }
+    };
+    let (flushed, saved, committed) = tokio::join!(
         biased;
+        flush,
         client.execute(&save, &params),
         client.batch_execute("COMMIT"),
     );
-    match (saved, committed) {
-        (Ok(_), Ok(())) => Ok(results),
-        // The COMMIT was sent: when the connection is lost, whether it
-        // happened is unknown (the answer to the save may be what was
-        // lost), and must be reported neither as success nor as nothing
-        // done, which a retry would take as leave to write again.
-        (Err(e), _) | (_, Err(e)) if is_outage(&e) => Err(StoreError::CommitUncertain),
-        // A save the server refused made the COMMIT a rollback, which
-        // PostgreSQL answers without an error: the save's error is the
-        // answer.
-        (Err(e), _) | (Ok(_), Err(e)) => Err(pg(e)),
+    let failures = [flushed.err(), saved.err(), committed.err()];
+    // The COMMIT was sent: when the connection is lost, whether it
+    // happened is unknown (the answer to a statement before it may be
+    // what was lost), and must be reported neither as success nor as
+    // nothing done, which a retry would take as leave to write again.
+    if failures.iter().flatten().any(is_outage) {
+        return Err(StoreError::CommitUncertain);
+    }
+    // A statement the server refused made the COMMIT a rollback, which
+    // PostgreSQL answers without an error: that statement's error is the
+    // answer.
+    match failures.into_iter().flatten().next() {
+        Some(e) => Err(pg(e)),
+        None => Ok(results),
     }
 }
 
@@ -170,6 +190,13 @@ struct Batch<'a> {
     client: &'a Object,
     sequences: Sequences,
     at: Timestamp,
+    /// Movies this transaction has seen exist, so that casting many
+    /// actors in one movie checks it once.
+    known_movies: HashSet<u64>,
+    /// The versions that actors' writes gave movies by changing their
+    /// casts, written once, with the commit, rather than once per actor.
+    /// A read of a movie's version in the batch takes them into account.
+    recast: BTreeMap<u64, i64>,
 }
 
 /// The next id after `last`, named `what` when none is left.
@@ -216,9 +243,10 @@ const INSERT_ACTOR: &str = "INSERT INTO actors
 const UPDATE_ACTOR: &str = "UPDATE actors SET name = $2, name_folded = $3, age = $4, gender = $5,
     gender_folded = $6, movie_id = $7, version = $8 WHERE id = $1";
 const DELETE_ACTOR: &str = "DELETE FROM actors WHERE id = $1";
-/// Gives the movies whose cast an actor's write changed its entry's id
-/// as their version.
-const RECAST: &str = "UPDATE movies SET version = $2 WHERE id = ANY($1)";
+/// Gives the movies whose cast the batch's actor writes changed their
+/// last such entry's id as their version.
+const RECAST: &str = "UPDATE movies m SET version = u.version
+    FROM unnest($1::bigint[], $2::bigint[]) u(id, version) WHERE m.id = u.id";
 
 impl Batch<'_> {
     async fn rows(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>, Error> {
@@ -233,10 +261,14 @@ impl Batch<'_> {
     }
 
     async fn movie(&self, id: u64) -> Result<Option<Versioned<Movie>>, Error> {
-        match self.rows(SELECT_MOVIE, &[&exact(id)]).await?.first() {
-            Some(row) => Ok(movie_of(row, 0)?),
-            None => Ok(None),
+        let Some(row) = self.rows(SELECT_MOVIE, &[&exact(id)]).await?.pop() else {
+            return Ok(None);
+        };
+        let mut found = movie_of(&row, 0)?;
+        if let (Some(found), Some(&version)) = (found.as_mut(), self.recast.get(&id)) {
+            found.version = from_db(version)?;
         }
+        Ok(found)
     }
 
     async fn actor(&self, id: u64) -> Result<Option<Versioned<Actor>>, Error> {
@@ -246,7 +278,10 @@ impl Batch<'_> {
         }
     }
 
-    async fn check_movie_exists(&self, movie_id: u64) -> Result<(), Error> {
+    async fn check_movie_exists(&mut self, movie_id: u64) -> Result<(), Error> {
+        if self.known_movies.contains(&movie_id) {
+            return Ok(());
+        }
         if self
             .rows(MOVIE_EXISTS, &[&exact(movie_id)])
             .await?
@@ -254,6 +289,7 @@ impl Batch<'_> {
         {
             Err(InvalidField::new("movie_id", format!("no movie with id {movie_id}")).into())
         } else {
+            self.known_movies.insert(movie_id);
             Ok(())
         }
     }
@@ -324,6 +360,7 @@ impl Batch<'_> {
                 inserted?;
                 logged?;
                 self.sequences.movie_count += 1;
+                self.known_movies.insert(movie.id);
                 Ok(Committed {
                     written: Written::Movie(movie),
                     entry: entries[0].id,
@@ -360,6 +397,8 @@ impl Batch<'_> {
                 let (updated, logged) = tokio::join!(update, self.log(&entries));
                 updated?;
                 logged?;
+                // Its own version is newer than any its cast was given.
+                self.recast.remove(&id);
                 Ok(Committed {
                     written: Written::Movie(after),
                     entry: entries[0].id,
@@ -416,6 +455,8 @@ impl Batch<'_> {
                 detached?;
                 logged?;
                 self.sequences.movie_count -= 1;
+                self.known_movies.remove(&id);
+                self.recast.remove(&id);
                 Ok(Committed {
                     written: Written::Deleted(id),
                     entry: entries[0].id,
@@ -441,15 +482,13 @@ impl Batch<'_> {
                 )?;
                 let version = id_of(&entry)?;
                 let entries = [entry];
-                let cast_in = [actor.movie_id];
-                let (inserted, logged, recast) = tokio::join!(
+                self.recast(&[actor.movie_id], version);
+                let (inserted, logged) = tokio::join!(
                     self.put_actor(INSERT_ACTOR, &actor, version),
                     self.log(&entries),
-                    self.recast(&cast_in, version),
                 );
                 inserted?;
                 logged?;
-                recast?;
                 self.sequences.actor_count += 1;
                 Ok(Committed {
                     written: Written::Actor(actor),
@@ -489,14 +528,13 @@ impl Batch<'_> {
                 let version = id_of(&entry)?;
                 let recast: &[Option<u64>] = if moved[0] == moved[1] { &[] } else { &moved };
                 let entries = [entry];
-                let (updated, logged, recast) = tokio::join!(
+                self.recast(recast, version);
+                let (updated, logged) = tokio::join!(
                     self.put_actor(UPDATE_ACTOR, &after, version),
                     self.log(&entries),
-                    self.recast(recast, version),
                 );
                 updated?;
                 logged?;
-                recast?;
                 Ok(Committed {
                     written: Written::Actor(after),
                     entry: entries[0].id,
@@ -519,15 +557,11 @@ impl Batch<'_> {
                 let db_id = exact(id);
                 let entries = [entry];
                 let params: [&(dyn ToSql + Sync); 1] = [&db_id];
-                let cast_in = [movie_id];
-                let (deleted, logged, recast) = tokio::join!(
-                    self.execute(DELETE_ACTOR, &params),
-                    self.log(&entries),
-                    self.recast(&cast_in, version),
-                );
+                self.recast(&[movie_id], version);
+                let (deleted, logged) =
+                    tokio::join!(self.execute(DELETE_ACTOR, &params), self.log(&entries),);
                 deleted?;
                 logged?;
-                recast?;
                 self.sequences.actor_count -= 1;
                 Ok(Committed {
                     written: Written::Deleted(id),
@@ -561,13 +595,12 @@ impl Batch<'_> {
     }
 
     /// Gives the movies among `movies` the version `entry`, because an
-    /// actor's write changed their cast.
-    async fn recast(&self, movies: &[Option<u64>], entry: i64) -> Result<u64, Error> {
-        let ids: Vec<i64> = movies.iter().flatten().map(|&id| exact(id)).collect();
-        if ids.is_empty() {
-            return Ok(0);
+    /// actor's write changed their cast: in the transaction's pending
+    /// versions, written with the commit.
+    fn recast(&mut self, movies: &[Option<u64>], entry: i64) {
+        for &movie_id in movies.iter().flatten() {
+            self.recast.insert(movie_id, entry);
         }
-        self.execute(RECAST, &[&ids, &entry]).await
     }
 }
 

@@ -77,27 +77,45 @@ async fn in_transaction(
     client: &Object,
     writes: Vec<CheckedWrite>,
 ) -> Result<Vec<Result<Committed, Error>>, StoreError> {
-    let (lock, read, save, recast) = tokio::join!(
+    let (lock, read, save, recast, movies) = tokio::join!(
         client.prepare_cached(LOCK),
         client.prepare_cached(READ),
         client.prepare_cached(SAVE),
         client.prepare_cached(RECAST),
+        client.prepare_cached(MOVIES_EXIST),
     );
-    let (lock, read) = (lock.map_err(pg)?, read.map_err(pg)?);
+    let (lock, read, movies) = (lock.map_err(pg)?, read.map_err(pg)?, movies.map_err(pg)?);
+    // The movies the writes cast actors in, whose existence is read with
+    // the sequences rather than one by one.
+    let cast_in: HashSet<u64> = writes
+        .iter()
+        .filter_map(|write| match write.write() {
+            Write::CreateActor(input) => input.movie_id,
+            Write::UpdateActor(_, patch) => patch.movie_id.flatten(),
+            _ => None,
+        })
+        .collect();
+    let cast_in_db: Vec<i64> = cast_in.iter().map(|&id| exact(id)).collect();
+    let cast_in_params: [&(dyn ToSql + Sync); 1] = [&cast_in_db];
     let (save, recast) = (save.map_err(pg)?, recast.map_err(pg)?);
     // READ COMMITTED whatever the database's default; the lock first: it
     // waits for the writer before, and the statements after it see what
     // that writer committed. The server runs pipelined statements in the
     // order sent (`biased` polls, so sends, in the order written), so
     // none waits for the answer of the one before.
-    let (begun, locked, rows) = tokio::join!(
+    let (begun, locked, rows, existing) = tokio::join!(
         biased;
         client.batch_execute("BEGIN ISOLATION LEVEL READ COMMITTED"),
         client.query_one(&lock, &[]),
         client.query(&read, &[]),
+        client.query(&movies, &cast_in_params),
     );
     begun.map_err(pg)?;
     locked.map_err(pg)?;
+    let mut known_movies = HashSet::new();
+    for row in existing.map_err(pg)? {
+        known_movies.insert(from_db(row.try_get(0).map_err(pg)?)?);
+    }
     let mut sequences = Sequences::default();
     for row in rows.map_err(pg)? {
         let value: i64 = row.try_get(1).map_err(pg)?;
@@ -113,7 +131,8 @@ async fn in_transaction(
     let mut batch = Batch {
         client,
         sequences,
-        known_movies: HashSet::new(),
+        known_movies,
+        checked_movies: cast_in,
         recast: BTreeMap::new(),
         // Whole seconds, as the entries show them; one time for the
         // batch, as the redb store stamps its transaction.
@@ -190,9 +209,11 @@ struct Batch<'a> {
     client: &'a Object,
     sequences: Sequences,
     at: Timestamp,
-    /// Movies this transaction has seen exist, so that casting many
-    /// actors in one movie checks it once.
+    /// Of [`Batch::checked_movies`] and the movies the batch created,
+    /// those that exist now: the batch keeps it up to date.
     known_movies: HashSet<u64>,
+    /// The movies whose existence was read when the transaction began.
+    checked_movies: HashSet<u64>,
     /// The versions that actors' writes gave movies by changing their
     /// casts, written once, with the commit, rather than once per actor.
     /// A read of a movie's version in the batch takes them into account.
@@ -230,6 +251,7 @@ const SELECT_MOVIE: &str = "SELECT {MOVIE} FROM movies m WHERE m.id = $1";
 const SELECT_ACTOR: &str = "SELECT {ACTOR} FROM actors a WHERE a.id = $1";
 const CAST_OF: &str = "SELECT {ACTOR} FROM actors a WHERE a.movie_id = $1 ORDER BY a.id";
 const MOVIE_EXISTS: &str = "SELECT 1 FROM movies WHERE id = $1";
+const MOVIES_EXIST: &str = "SELECT id FROM movies WHERE id = ANY($1)";
 const INSERT_MOVIE: &str =
     "INSERT INTO movies (id, title, title_folded, release, version) VALUES ($1, $2, $3, $4, $5)";
 const UPDATE_MOVIE: &str =
@@ -279,18 +301,22 @@ impl Batch<'_> {
     }
 
     async fn check_movie_exists(&mut self, movie_id: u64) -> Result<(), Error> {
-        if self.known_movies.contains(&movie_id) {
-            return Ok(());
-        }
-        if self
-            .rows(MOVIE_EXISTS, &[&exact(movie_id)])
-            .await?
-            .is_empty()
-        {
-            Err(InvalidField::new("movie_id", format!("no movie with id {movie_id}")).into())
+        let exists = if self.known_movies.contains(&movie_id) {
+            true
+        } else if self.checked_movies.contains(&movie_id) {
+            false
         } else {
+            // Not read at the start (no write named it then): ask.
+            !self
+                .rows(MOVIE_EXISTS, &[&exact(movie_id)])
+                .await?
+                .is_empty()
+        };
+        if exists {
             self.known_movies.insert(movie_id);
             Ok(())
+        } else {
+            Err(InvalidField::new("movie_id", format!("no movie with id {movie_id}")).into())
         }
     }
 

@@ -108,7 +108,13 @@ async fn in_transaction(
         client.batch_execute("BEGIN ISOLATION LEVEL READ COMMITTED"),
         client.query_one(&lock, &[]),
         client.query(&read, &[]),
-        client.query(&movies, &cast_in_params),
+        async {
+            if cast_in_db.is_empty() {
+                Ok(Vec::new())
+            } else {
+                client.query(&movies, &cast_in_params).await
+            }
+        },
     );
     begun.map_err(pg)?;
     locked.map_err(pg)?;

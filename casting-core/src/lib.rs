@@ -14,6 +14,8 @@
 //!   with its snapshots and checked restores ([`SnapshotInfo`], [`BackupError`]).
 //! - `agency` (feature `store`): [`Agency`], the service API that checks the
 //!   permission, then the input, then runs one transaction.
+//! - `postgres` (feature `postgres`): `PgStore`, the same store in a
+//!   PostgreSQL database that any number of processes share.
 //!
 //! Without the `store` feature this crate is only the shared types, for the
 //! SDK, and brings no redb.

@@ -85,8 +85,9 @@ pub(super) async fn start(pool: Pool, deadline: Instant) -> Result<(), StoreErro
     loop {
         let failure = match pool.get().await {
             Ok(client) => match migrate(client, deadline).await {
-                Err(StoreError::Unavailable(reason)) => reason,
-                done => return done,
+                Ok(()) => return Ok(()),
+                Err(Attempt::Retry(reason)) => reason,
+                Err(Attempt::Stop(e)) => return Err(e),
             },
             Err(e) => match pool_error(e) {
                 StoreError::Unavailable(reason) => reason,
@@ -102,10 +103,27 @@ pub(super) async fn start(pool: Pool, deadline: Instant) -> Result<(), StoreErro
     }
 }
 
+/// Why an attempt to migrate failed.
+enum Attempt {
+    /// An outage, which another attempt may get past.
+    Retry(String),
+    /// What another attempt would meet again.
+    Stop(StoreError),
+}
+
+impl From<StoreError> for Attempt {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(reason) => Attempt::Retry(reason),
+            other => Attempt::Stop(other),
+        }
+    }
+}
+
 /// Brings the schema to [`CURRENT`] under the advisory lock, on a session
 /// of its own that is closed afterwards, so the lock cannot outlive it
 /// even when a step fails.
-async fn migrate(client: Object, deadline: Instant) -> Result<(), StoreError> {
+async fn migrate(client: Object, deadline: Instant) -> Result<(), Attempt> {
     let mut client = Object::take(client);
     // Another process migrating holds the lock; wait for it no longer
     // than the connect timeout allows.
@@ -137,14 +155,14 @@ async fn migrate(client: Object, deadline: Instant) -> Result<(), StoreError> {
     migrated
 }
 
-async fn migrate_locked(client: &mut tokio_postgres::Client) -> Result<(), StoreError> {
+async fn migrate_locked(client: &mut tokio_postgres::Client) -> Result<(), Attempt> {
     let found = version(client).await?;
     match found {
         Some(found) if found > CURRENT => {
-            return Err(StoreError::NewerSchema {
+            return Err(Attempt::Stop(StoreError::NewerSchema {
                 found: u64::try_from(found).unwrap_or(u64::MAX),
                 supported: CURRENT.unsigned_abs(),
-            });
+            }));
         }
         Some(found) if found == CURRENT => return Ok(()),
         _ => {}
@@ -160,15 +178,16 @@ async fn migrate_locked(client: &mut tokio_postgres::Client) -> Result<(), Store
             .await
             .map_err(|e| {
                 if is_outage(&e) {
-                    return pg(e);
+                    return Attempt::from(pg(e));
                 }
                 let reason = e
                     .as_db_error()
                     .map_or_else(|| e.to_string(), |db| db.message().to_owned());
-                StoreError::Unavailable(format!(
+                // Not tried again: it would fail the same way.
+                Attempt::Stop(StoreError::Unavailable(format!(
                     "the pg_trgm extension (in postgresql-contrib) is missing and cannot be \
                      created ({reason}): a superuser can run CREATE EXTENSION pg_trgm in this database"
-                ))
+                )))
             })?;
     }
     let txn = client.transaction().await.map_err(pg)?;
@@ -182,7 +201,8 @@ async fn migrate_locked(client: &mut tokio_postgres::Client) -> Result<(), Store
     )
     .await
     .map_err(pg)?;
-    txn.commit().await.map_err(pg)
+    txn.commit().await.map_err(pg)?;
+    Ok(())
 }
 
 /// The schema version of the database, `None` when it has none yet.

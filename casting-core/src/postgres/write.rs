@@ -10,10 +10,12 @@
 //! Statements that do not depend on each other's answers are sent
 //! together, without waiting for each reply.
 
-use deadpool_postgres::{Pool, Transaction};
+use std::collections::{BTreeMap, HashSet};
+
+use deadpool_postgres::{Object, Pool};
 use jiff::Timestamp;
+use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{IsolationLevel, Row};
 
 use super::audit::{self, Columns};
 use super::error::{exact, from_db, is_conflict, is_outage, pg, pool as pool_error};
@@ -45,30 +47,81 @@ fn db(e: tokio_postgres::Error) -> Error {
     Error::Storage(pg(e))
 }
 
+const LOCK: &str = "SELECT last FROM casting_sequences WHERE name = 'audit' FOR UPDATE";
+const READ: &str = "SELECT name, last FROM casting_sequences";
+const SAVE: &str = "UPDATE casting_sequences s SET last = u.last
+    FROM unnest($1::text[], $2::bigint[]) u(name, last) WHERE s.name = u.name";
+
 async fn commit_once(
     pool: &Pool,
     writes: Vec<CheckedWrite>,
 ) -> Result<Vec<Result<Committed, Error>>, StoreError> {
-    let mut client = pool.get().await.map_err(pool_error)?;
-    // READ COMMITTED whatever the database's default: each statement
-    // after the lock sees everything committed before it was granted.
-    let txn = client
-        .build_transaction()
-        .isolation_level(IsolationLevel::ReadCommitted)
-        .start()
-        .await
-        .map_err(pg)?;
-    // The lock first: it waits for the writer before, and the statements
-    // after it see what that writer committed. The server runs pipelined
-    // statements in order, so the read is sent at once, without waiting
-    // for the lock's answer, and still runs after it.
-    let (lock, read) = tokio::join!(
-        txn.prepare_cached("SELECT last FROM casting_sequences WHERE name = 'audit' FOR UPDATE"),
-        txn.prepare_cached("SELECT name, last FROM casting_sequences"),
+    let client = pool.get().await.map_err(pool_error)?;
+    let outcome = in_transaction(&client, writes).await;
+    if outcome.is_err() {
+        // The session must not go back to the pool inside a transaction.
+        // After a COMMIT that failed there is none, and the ROLLBACK only
+        // warns; a session that cannot even roll back is dropped.
+        if client.batch_execute("ROLLBACK").await.is_err() {
+            drop(Object::take(client));
+        }
+    }
+    outcome
+}
+
+/// The transaction of one batch. Its own `BEGIN` and `COMMIT` rather
+/// than a transaction object's, so that each can be sent together with
+/// the statements beside it: three round trips for a batch of one
+/// create, rather than five.
+async fn in_transaction(
+    client: &Object,
+    writes: Vec<CheckedWrite>,
+) -> Result<Vec<Result<Committed, Error>>, StoreError> {
+    let (lock, read, save, recast, movies) = tokio::join!(
+        client.prepare_cached(LOCK),
+        client.prepare_cached(READ),
+        client.prepare_cached(SAVE),
+        client.prepare_cached(RECAST),
+        client.prepare_cached(MOVIES_EXIST),
     );
-    let (lock, read) = (lock.map_err(pg)?, read.map_err(pg)?);
-    let (locked, rows) = tokio::join!(txn.query_one(&lock, &[]), txn.query(&read, &[]));
+    let (lock, read, movies) = (lock.map_err(pg)?, read.map_err(pg)?, movies.map_err(pg)?);
+    // The movies the writes cast actors in, whose existence is read with
+    // the sequences rather than one by one.
+    let cast_in: HashSet<u64> = writes
+        .iter()
+        .filter_map(|write| match write.write() {
+            Write::CreateActor(input) => input.movie_id,
+            Write::UpdateActor(_, patch) => patch.movie_id.flatten(),
+            _ => None,
+        })
+        .collect();
+    let cast_in_db: Vec<i64> = cast_in.iter().map(|&id| exact(id)).collect();
+    let cast_in_params: [&(dyn ToSql + Sync); 1] = [&cast_in_db];
+    let (save, recast) = (save.map_err(pg)?, recast.map_err(pg)?);
+    // READ COMMITTED whatever the database's default; the lock first: it
+    // waits for the writer before, and the statements after it see what
+    // that writer committed. The server runs pipelined statements in the
+    // order sent (`biased` polls, so sends, in the order written), so
+    // none waits for the answer of the one before.
+    let (begun, locked, rows, existing) = tokio::join!(
+        biased;
+        client.batch_execute("BEGIN ISOLATION LEVEL READ COMMITTED"),
+        client.query_one(&lock, &[]),
+        client.query(&read, &[]),
+        async {
+            if cast_in_db.is_empty() {
+                Ok(Vec::new())
+            } else {
+                client.query(&movies, &cast_in_params).await
+            }
+        },
+    );
+    begun.map_err(pg)?;
     locked.map_err(pg)?;
+    let mut known_movies = HashSet::new();
+    for row in existing.map_err(pg)? {
+        known_movies.insert(from_db(row.try_get(0).map_err(pg)?)?);
+    }
     let mut sequences = Sequences::default();
     for row in rows.map_err(pg)? {
         let value: i64 = row.try_get(1).map_err(pg)?;
@@ -81,10 +134,12 @@ async fn commit_once(
             _ => {}
         }
     }
-    let before = sequences;
     let mut batch = Batch {
-        txn: &txn,
+        client,
         sequences,
+        known_movies,
+        checked_movies: cast_in,
+        recast: BTreeMap::new(),
         // Whole seconds, as the entries show them; one time for the
         // batch, as the redb store stamps its transaction.
         at: Timestamp::from_second(Timestamp::now().as_second()).unwrap_or(Timestamp::UNIX_EPOCH),
@@ -101,33 +156,46 @@ async fn commit_once(
         }
     }
     let sequences = batch.sequences;
-    if sequences != before {
-        let save = txn
-            .prepare_cached(
-                "UPDATE casting_sequences s SET last = u.last
-                 FROM unnest($1::text[], $2::bigint[]) u(name, last) WHERE s.name = u.name",
-            )
-            .await
-            .map_err(pg)?;
-        let names = ["movie", "actor", "audit", "movie_count", "actor_count"];
-        let values = [
-            sequences.movie,
-            sequences.actor,
-            sequences.audit,
-            sequences.movie_count,
-            sequences.actor_count,
-        ];
-        txn.execute(&save, &[&&names[..], &&values[..]])
-            .await
-            .map_err(pg)?;
+    let names = ["movie", "actor", "audit", "movie_count", "actor_count"];
+    let values = [
+        sequences.movie,
+        sequences.actor,
+        sequences.audit,
+        sequences.movie_count,
+        sequences.actor_count,
+    ];
+    let (names, values) = (&names[..], &values[..]);
+    let params: [&(dyn ToSql + Sync); 2] = [&names, &values];
+    let (movies, versions): (Vec<i64>, Vec<i64>) =
+        batch.recast.iter().map(|(&id, &v)| (exact(id), v)).unzip();
+    let recast_params: [&(dyn ToSql + Sync); 2] = [&movies, &versions];
+    let flush = async {
+        if movies.is_empty() {
+            Ok(0)
+        } else {
+            client.execute(&recast, &recast_params).await
+        }
+    };
+    let (flushed, saved, committed) = tokio::join!(
+        biased;
+        flush,
+        client.execute(&save, &params),
+        client.batch_execute("COMMIT"),
+    );
+    let failures = [flushed.err(), saved.err(), committed.err()];
+    // The COMMIT was sent: when the connection is lost, whether it
+    // happened is unknown (the answer to a statement before it may be
+    // what was lost), and must be reported neither as success nor as
+    // nothing done, which a retry would take as leave to write again.
+    if failures.iter().flatten().any(is_outage) {
+        return Err(StoreError::CommitUncertain);
     }
-    match txn.commit().await {
-        Ok(()) => Ok(results),
-        // The COMMIT was sent, or may have been: whether it happened is
-        // unknown, and must not be reported as success, nor as nothing
-        // done (which a retry would take as leave to write again).
-        Err(e) if is_outage(&e) => Err(StoreError::CommitUncertain),
-        Err(e) => Err(pg(e)),
+    // A statement the server refused made the COMMIT a rollback, which
+    // PostgreSQL answers without an error: that statement's error is the
+    // answer.
+    match failures.into_iter().flatten().next() {
+        Some(e) => Err(pg(e)),
+        None => Ok(results),
     }
 }
 
@@ -142,10 +210,20 @@ struct Sequences {
 }
 
 /// The state of one batch's transaction.
-struct Batch<'a, 'txn> {
-    txn: &'a Transaction<'txn>,
+struct Batch<'a> {
+    /// The session, inside the batch's transaction.
+    client: &'a Object,
     sequences: Sequences,
     at: Timestamp,
+    /// Of [`Batch::checked_movies`] and the movies the batch created,
+    /// those that exist now: the batch keeps it up to date.
+    known_movies: HashSet<u64>,
+    /// The movies whose existence was read when the transaction began.
+    checked_movies: HashSet<u64>,
+    /// The versions that actors' writes gave movies by changing their
+    /// casts, written once, with the commit, rather than once per actor.
+    /// A read of a movie's version in the batch takes them into account.
+    recast: BTreeMap<u64, i64>,
 }
 
 /// The next id after `last`, named `what` when none is left.
@@ -179,6 +257,7 @@ const SELECT_MOVIE: &str = "SELECT {MOVIE} FROM movies m WHERE m.id = $1";
 const SELECT_ACTOR: &str = "SELECT {ACTOR} FROM actors a WHERE a.id = $1";
 const CAST_OF: &str = "SELECT {ACTOR} FROM actors a WHERE a.movie_id = $1 ORDER BY a.id";
 const MOVIE_EXISTS: &str = "SELECT 1 FROM movies WHERE id = $1";
+const MOVIES_EXIST: &str = "SELECT id FROM movies WHERE id = ANY($1)";
 const INSERT_MOVIE: &str =
     "INSERT INTO movies (id, title, title_folded, release, version) VALUES ($1, $2, $3, $4, $5)";
 const UPDATE_MOVIE: &str =
@@ -192,27 +271,32 @@ const INSERT_ACTOR: &str = "INSERT INTO actors
 const UPDATE_ACTOR: &str = "UPDATE actors SET name = $2, name_folded = $3, age = $4, gender = $5,
     gender_folded = $6, movie_id = $7, version = $8 WHERE id = $1";
 const DELETE_ACTOR: &str = "DELETE FROM actors WHERE id = $1";
-/// Gives the movies whose cast an actor's write changed its entry's id
-/// as their version.
-const RECAST: &str = "UPDATE movies SET version = $2 WHERE id = ANY($1)";
+/// Gives the movies whose cast the batch's actor writes changed their
+/// last such entry's id as their version.
+const RECAST: &str = "UPDATE movies m SET version = u.version
+    FROM unnest($1::bigint[], $2::bigint[]) u(id, version) WHERE m.id = u.id";
 
-impl Batch<'_, '_> {
+impl Batch<'_> {
     async fn rows(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>, Error> {
         let sql = sql.replace("{MOVIE}", MOVIE).replace("{ACTOR}", ACTOR);
-        let statement = self.txn.prepare_cached(&sql).await.map_err(db)?;
-        self.txn.query(&statement, params).await.map_err(db)
+        let statement = self.client.prepare_cached(&sql).await.map_err(db)?;
+        self.client.query(&statement, params).await.map_err(db)
     }
 
     async fn execute(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, Error> {
-        let statement = self.txn.prepare_cached(sql).await.map_err(db)?;
-        self.txn.execute(&statement, params).await.map_err(db)
+        let statement = self.client.prepare_cached(sql).await.map_err(db)?;
+        self.client.execute(&statement, params).await.map_err(db)
     }
 
     async fn movie(&self, id: u64) -> Result<Option<Versioned<Movie>>, Error> {
-        match self.rows(SELECT_MOVIE, &[&exact(id)]).await?.first() {
-            Some(row) => Ok(movie_of(row, 0)?),
-            None => Ok(None),
+        let Some(row) = self.rows(SELECT_MOVIE, &[&exact(id)]).await?.pop() else {
+            return Ok(None);
+        };
+        let mut found = movie_of(&row, 0)?;
+        if let (Some(found), Some(&version)) = (found.as_mut(), self.recast.get(&id)) {
+            found.version = from_db(version)?;
         }
+        Ok(found)
     }
 
     async fn actor(&self, id: u64) -> Result<Option<Versioned<Actor>>, Error> {
@@ -222,15 +306,23 @@ impl Batch<'_, '_> {
         }
     }
 
-    async fn check_movie_exists(&self, movie_id: u64) -> Result<(), Error> {
-        if self
-            .rows(MOVIE_EXISTS, &[&exact(movie_id)])
-            .await?
-            .is_empty()
-        {
-            Err(InvalidField::new("movie_id", format!("no movie with id {movie_id}")).into())
+    async fn check_movie_exists(&mut self, movie_id: u64) -> Result<(), Error> {
+        let exists = if self.known_movies.contains(&movie_id) {
+            true
+        } else if self.checked_movies.contains(&movie_id) {
+            false
         } else {
+            // Not read at the start (no write named it then): ask.
+            !self
+                .rows(MOVIE_EXISTS, &[&exact(movie_id)])
+                .await?
+                .is_empty()
+        };
+        if exists {
+            self.known_movies.insert(movie_id);
             Ok(())
+        } else {
+            Err(InvalidField::new("movie_id", format!("no movie with id {movie_id}")).into())
         }
     }
 
@@ -300,6 +392,7 @@ impl Batch<'_, '_> {
                 inserted?;
                 logged?;
                 self.sequences.movie_count += 1;
+                self.known_movies.insert(movie.id);
                 Ok(Committed {
                     written: Written::Movie(movie),
                     entry: entries[0].id,
@@ -336,6 +429,8 @@ impl Batch<'_, '_> {
                 let (updated, logged) = tokio::join!(update, self.log(&entries));
                 updated?;
                 logged?;
+                // Its own version is newer than any its cast was given.
+                self.recast.remove(&id);
                 Ok(Committed {
                     written: Written::Movie(after),
                     entry: entries[0].id,
@@ -392,6 +487,8 @@ impl Batch<'_, '_> {
                 detached?;
                 logged?;
                 self.sequences.movie_count -= 1;
+                self.known_movies.remove(&id);
+                self.recast.remove(&id);
                 Ok(Committed {
                     written: Written::Deleted(id),
                     entry: entries[0].id,
@@ -417,15 +514,13 @@ impl Batch<'_, '_> {
                 )?;
                 let version = id_of(&entry)?;
                 let entries = [entry];
-                let cast_in = [actor.movie_id];
-                let (inserted, logged, recast) = tokio::join!(
+                self.recast(&[actor.movie_id], version);
+                let (inserted, logged) = tokio::join!(
                     self.put_actor(INSERT_ACTOR, &actor, version),
                     self.log(&entries),
-                    self.recast(&cast_in, version),
                 );
                 inserted?;
                 logged?;
-                recast?;
                 self.sequences.actor_count += 1;
                 Ok(Committed {
                     written: Written::Actor(actor),
@@ -465,14 +560,13 @@ impl Batch<'_, '_> {
                 let version = id_of(&entry)?;
                 let recast: &[Option<u64>] = if moved[0] == moved[1] { &[] } else { &moved };
                 let entries = [entry];
-                let (updated, logged, recast) = tokio::join!(
+                self.recast(recast, version);
+                let (updated, logged) = tokio::join!(
                     self.put_actor(UPDATE_ACTOR, &after, version),
                     self.log(&entries),
-                    self.recast(recast, version),
                 );
                 updated?;
                 logged?;
-                recast?;
                 Ok(Committed {
                     written: Written::Actor(after),
                     entry: entries[0].id,
@@ -495,15 +589,11 @@ impl Batch<'_, '_> {
                 let db_id = exact(id);
                 let entries = [entry];
                 let params: [&(dyn ToSql + Sync); 1] = [&db_id];
-                let cast_in = [movie_id];
-                let (deleted, logged, recast) = tokio::join!(
-                    self.execute(DELETE_ACTOR, &params),
-                    self.log(&entries),
-                    self.recast(&cast_in, version),
-                );
+                self.recast(&[movie_id], version);
+                let (deleted, logged) =
+                    tokio::join!(self.execute(DELETE_ACTOR, &params), self.log(&entries),);
                 deleted?;
                 logged?;
-                recast?;
                 self.sequences.actor_count -= 1;
                 Ok(Committed {
                     written: Written::Deleted(id),
@@ -537,13 +627,12 @@ impl Batch<'_, '_> {
     }
 
     /// Gives the movies among `movies` the version `entry`, because an
-    /// actor's write changed their cast.
-    async fn recast(&self, movies: &[Option<u64>], entry: i64) -> Result<u64, Error> {
-        let ids: Vec<i64> = movies.iter().flatten().map(|&id| exact(id)).collect();
-        if ids.is_empty() {
-            return Ok(0);
+    /// actor's write changed their cast: in the transaction's pending
+    /// versions, written with the commit.
+    fn recast(&mut self, movies: &[Option<u64>], entry: i64) {
+        for &movie_id in movies.iter().flatten() {
+            self.recast.insert(movie_id, entry);
         }
-        self.execute(RECAST, &[&ids, &entry]).await
     }
 }
 

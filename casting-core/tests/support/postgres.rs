@@ -114,3 +114,102 @@ impl Drop for TestDb {
         let _ = std::panic::catch_unwind(move || execute(&admin, &sql));
     }
 }
+
+/// A TCP proxy in front of the server that, once armed, cuts the
+/// connection that sends `COMMIT`: right after passing it on (the server
+/// commits, the client never hears) or instead of passing it on (the
+/// server rolls back). Either way the client cannot know which.
+pub(crate) struct CommitCutter {
+    /// The proxy's port.
+    pub(crate) port: u16,
+    armed: std::sync::Arc<std::sync::atomic::AtomicU8>,
+}
+
+/// Not armed.
+const IDLE: u8 = 0;
+/// Pass the `COMMIT` on, then cut.
+pub(crate) const AFTER: u8 = 1;
+/// Cut instead of passing the `COMMIT` on.
+pub(crate) const BEFORE: u8 = 2;
+
+impl CommitCutter {
+    /// A proxy to `upstream` (`host:port`).
+    pub(crate) fn start(upstream: String) -> CommitCutter {
+        use std::io::{Read, Write};
+        use std::net::{Shutdown, TcpListener, TcpStream};
+        use std::sync::atomic::AtomicU8;
+
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let armed = std::sync::Arc::new(AtomicU8::new(IDLE));
+        let mode = armed.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { return };
+                let Ok(server) = TcpStream::connect(&upstream) else {
+                    return;
+                };
+                let (mut client_in, mut server_out) =
+                    (client.try_clone().unwrap(), server.try_clone().unwrap());
+                let (mut server_in, mut client_out) = (server, client);
+                let mode = mode.clone();
+                std::thread::spawn(move || {
+                    let mut buffer = [0u8; 65536];
+                    loop {
+                        let n = match client_in.read(&mut buffer) {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => n,
+                        };
+                        let chunk = &buffer[..n];
+                        let commit = chunk.windows(7).any(|w| w == b"COMMIT\0");
+                        let cut = if commit {
+                            mode.swap(IDLE, Ordering::SeqCst)
+                        } else {
+                            IDLE
+                        };
+                        if cut != IDLE {
+                            // The client first, so that no answer reaches it.
+                            let _ = client_in.shutdown(Shutdown::Both);
+                        }
+                        if cut != BEFORE && server_out.write_all(chunk).is_err() {
+                            break;
+                        }
+                        if cut != IDLE {
+                            // Time for the server to commit what it got.
+                            std::thread::sleep(std::time::Duration::from_millis(200));
+                            let _ = server_out.shutdown(Shutdown::Both);
+                            break;
+                        }
+                    }
+                });
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut server_in, &mut client_out);
+                    let _ = client_out.shutdown(Shutdown::Both);
+                });
+            }
+        });
+        CommitCutter { port, armed }
+    }
+
+    /// Cuts the next connection that sends `COMMIT`, as `mode` says.
+    pub(crate) fn arm(&self, mode: u8) {
+        self.armed.store(mode, Ordering::SeqCst);
+    }
+}
+
+impl TestDb {
+    /// The `host:port` of the server.
+    pub(crate) fn address(&self) -> String {
+        let start = self.url.find('@').map_or(0, |at| at + 1);
+        let end = self.url[start..]
+            .find('/')
+            .map_or(self.url.len(), |at| start + at);
+        self.url[start..end].to_owned()
+    }
+
+    /// The URL of this database through a proxy on `port`.
+    pub(crate) fn url_through(&self, port: u16) -> String {
+        self.url
+            .replacen(&self.address(), &format!("127.0.0.1:{port}"), 1)
+    }
+}

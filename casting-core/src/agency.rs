@@ -91,8 +91,10 @@ impl Agency {
             Write::DeleteMovie(_) | Write::DeleteActor(_) => {}
         }
         // A token without a subject leaves the entry's `sub` empty rather
-        // than naming an empty string.
-        let subject = Some(principal.subject.clone()).filter(|s| !s.is_empty());
+        // than naming an empty string. A NUL, which a token may carry but
+        // PostgreSQL's text cannot hold, is recorded as U+FFFD on every
+        // store alike, rather than failing the write.
+        let subject = Some(principal.subject.replace('\0', "\u{FFFD}")).filter(|s| !s.is_empty());
         Ok(CheckedWrite::new(write, subject))
     }
 

@@ -72,7 +72,7 @@ pub use audit::{
 #[cfg(feature = "store")]
 pub use backend::{
     Backend, CheckedWrite, Committed, Counts, EngineError, Item, StoreError, Write, WriteKind,
-    Written,
+    Written, redact_password,
 };
 #[cfg(feature = "store")]
 pub use error::Error;

@@ -479,19 +479,21 @@ fn an_import_that_does_not_hold_together_leaves_nothing() {
 #[test]
 fn the_password_never_shows() {
     assert_eq!(
-        PgStore::redact("postgres://app:s3cret@db.example:5432/casting?sslmode=require"),
+        casting_core::redact_password(
+            "postgres://app:s3cret@db.example:5432/casting?sslmode=require"
+        ),
         "postgres://app:***@db.example:5432/casting?sslmode=require"
     );
     assert_eq!(
-        PgStore::redact("postgresql://app:p@ss/word@db/casting"),
+        casting_core::redact_password("postgresql://app:p@ss/word@db/casting"),
         "postgresql://app:***@db/casting"
     );
     assert_eq!(
-        PgStore::redact("postgres://db/casting?user=app&password=s3cret"),
+        casting_core::redact_password("postgres://db/casting?user=app&password=s3cret"),
         "postgres://db/casting?user=app&password=***"
     );
     assert_eq!(
-        PgStore::redact("postgres://app@db/casting"),
+        casting_core::redact_password("postgres://app@db/casting"),
         "postgres://app@db/casting"
     );
     let error = PgStore::connect(

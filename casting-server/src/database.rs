@@ -32,44 +32,9 @@ impl PostgresUrl {
     }
 }
 
-/// `url` with the password of its user part, if any, replaced by `***`.
-pub fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    // The user part ends at the last `@` before the path: a password may
-    // hold `@` only percent-encoded, but be generous.
-    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(authority_end);
-    let Some(at) = authority.rfind('@') else {
-        return hide_query_password(url);
-    };
-    let (user, host) = authority.split_at(at);
-    let user = match user.split_once(':') {
-        Some((name, _)) => format!("{name}:***"),
-        None => user.to_owned(),
-    };
-    hide_query_password(&format!("{scheme}://{user}{host}{tail}"))
-}
-
-/// A password may also come as the `password` query parameter.
-fn hide_query_password(url: &str) -> String {
-    let Some((base, query)) = url.split_once('?') else {
-        return url.to_owned();
-    };
-    let query: Vec<String> = query
-        .split('&')
-        .map(|pair| match pair.split_once('=') {
-            Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
-            _ => pair.to_owned(),
-        })
-        .collect();
-    format!("{base}?{}", query.join("&"))
-}
-
 impl std::fmt::Display for PostgresUrl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&redact(&self.0))
+        f.write_str(&casting_core::redact_password(&self.0))
     }
 }
 
@@ -304,11 +269,5 @@ mod tests {
                 "{shown}"
             );
         }
-        assert_eq!(
-            redact("postgresql://u@h/d?password=s3cret&sslmode=disable"),
-            "postgresql://u@h/d?password=***&sslmode=disable"
-        );
-        assert_eq!(redact("postgres://u:p@ss@h/d"), "postgres://u:***@h/d");
-        assert_eq!(redact("postgres://h/d"), "postgres://h/d");
     }
 }

@@ -17,12 +17,14 @@
 mod error;
 pub(crate) mod import;
 mod item;
+mod url;
 mod write;
 
 #[cfg(feature = "postgres")]
 pub(crate) use error::Repr;
 pub use error::{EngineError, StoreError};
 pub use item::Item;
+pub use url::redact_password;
 pub use write::{CheckedWrite, Committed, Write, WriteKind, Written};
 
 use crate::audit::{AuditPage, AuditQuery, Versioned};

@@ -79,43 +79,6 @@ impl std::fmt::Debug for PgStore {
     }
 }
 
-/// `url` with its password replaced by `***`, otherwise as given.
-fn redact(url: &str) -> String {
-    let (scheme, rest) = match url.find("://") {
-        Some(at) => url.split_at(at + 3),
-        None => ("", url),
-    };
-    // The query starts at the first `?`; the user information ends at the
-    // last `@` before it (a password may hold an unescaped `@` or `/`).
-    let (head, query) = match rest.find('?') {
-        Some(at) => rest.split_at(at),
-        None => (rest, ""),
-    };
-    let head = match head.rfind('@') {
-        Some(at) => {
-            let (userinfo, host) = head.split_at(at);
-            match userinfo.find(':') {
-                Some(colon) => format!("{}:***{host}", &userinfo[..colon]),
-                None => head.to_owned(),
-            }
-        }
-        None => head.to_owned(),
-    };
-    let query = if query.is_empty() {
-        String::new()
-    } else {
-        let pairs: Vec<String> = query[1..]
-            .split('&')
-            .map(|pair| match pair.split_once('=') {
-                Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
-                _ => pair.to_owned(),
-            })
-            .collect();
-        format!("?{}", pairs.join("&"))
-    };
-    format!("{scheme}{head}{query}")
-}
-
 /// The TLS connector for `prefer` and `require`: rustls, trusting
 /// Mozilla's roots, with its own crypto provider so that nothing depends
 /// on a process-wide default being installed.
@@ -133,13 +96,6 @@ fn rustls_connector() -> Result<tokio_postgres_rustls::MakeRustlsConnect, StoreE
 }
 
 impl PgStore {
-    /// `url` with its password replaced by `***`, otherwise as given, for
-    /// messages and logs: `postgres://app:***@db:5432/casting`. A
-    /// `password` parameter in the query is hidden too.
-    pub fn redact(url: &str) -> String {
-        redact(url)
-    }
-
     /// Connects to the database at `url` (`postgres://` or
     /// `postgresql://`), creating or migrating its schema, and trying
     /// again with a growing pause (100 ms doubling to 2 s) until

@@ -248,11 +248,23 @@ fn a_write_through_the_agency_is_recorded_under_its_subject() {
     agency
         .commit(Agency::check_write(&anonymous, movie("V")).unwrap())
         .unwrap();
+    let odd = Principal::with_role("a\0b", Role::Producer);
+    agency
+        .commit(Agency::check_write(&odd, movie("W")).unwrap())
+        .unwrap();
     let subs: Vec<_> = log(agency.backend().as_ref(), AuditQuery::default())
         .into_iter()
         .map(|e| e.sub)
         .collect();
-    assert_eq!(subs, vec![Some("auth0|ada".to_owned()), None]);
+    assert_eq!(
+        subs,
+        vec![
+            Some("auth0|ada".to_owned()),
+            None,
+            Some("a\u{FFFD}b".to_owned())
+        ],
+        "a NUL, which PostgreSQL cannot store, is recorded as U+FFFD"
+    );
 }
 
 #[test]

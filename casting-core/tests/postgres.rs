@@ -536,20 +536,55 @@ fn an_unreachable_server_is_unavailable_after_the_connect_timeout() {
     assert!(waited < Duration::from_secs(5), "{waited:?}");
 }
 
+/// The private CA of the test cluster (`.ci/postgres` makes one), or
+/// `None` when the tests are to be skipped.
+fn cluster_ca() -> Option<String> {
+    match std::env::var("CASTING_TEST_POSTGRES_CA") {
+        Ok(file) if !file.is_empty() => Some(file),
+        _ => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CASTING_TEST_POSTGRES_CA is not set: .ci/run starts PostgreSQL with TLS"
+            );
+            eprintln!("CASTING_TEST_POSTGRES_CA is not set: skipping the TLS test");
+            None
+        }
+    }
+}
+
 #[test]
-fn require_never_falls_back_to_plain_text_and_prefer_does() {
+fn tls_verifies_against_the_named_ca_and_prefer_encrypts_without_verifying() {
     let Some(db) = TestDb::create() else { return };
-    // The test cluster offers no TLS.
+    let Some(ca) = cluster_ca() else { return };
     let sep = if db.url.contains('?') { '&' } else { '?' };
-    let require = format!("{}{sep}sslmode=require", db.url);
-    match PgStore::connect(&require, Duration::from_millis(500)) {
+    let with = |params: &str| format!("{}{sep}{params}", db.url);
+    // The cluster's certificate is of a private CA, which Mozilla's roots
+    // do not vouch for: `require` refuses it rather than trust it blindly.
+    match PgStore::connect(&with("sslmode=require"), Duration::from_millis(500)) {
         Err(StoreError::Unavailable(_)) => {}
         other => panic!("{other:?}"),
     }
-    let prefer = format!("{}{sep}sslmode=prefer", db.url);
-    PgStore::connect(&prefer, TIMEOUT).unwrap();
-    let disable = format!("{}{sep}sslmode=disable", db.url);
-    PgStore::connect(&disable, TIMEOUT).unwrap();
+    for params in [
+        format!("sslmode=require&sslrootcert={ca}"),
+        format!("sslmode=verify-full&sslrootcert={ca}"),
+        "sslmode=prefer".to_owned(),
+    ] {
+        let store =
+            PgStore::connect(&with(&params), TIMEOUT).unwrap_or_else(|e| panic!("{params}: {e}"));
+        store.ready().unwrap();
+        assert!(
+            db.encrypted_sessions() > 0,
+            "{params}: the store's sessions are encrypted"
+        );
+        drop(store);
+    }
+    let plain = PgStore::connect(&with("sslmode=disable"), TIMEOUT).unwrap();
+    plain.ready().unwrap();
+    // A file that holds no CA is refused by name.
+    match PgStore::connect(&with("sslmode=require&sslrootcert=/dev/null"), TIMEOUT) {
+        Err(error) => assert!(error.to_string().contains("/dev/null"), "{error}"),
+        Ok(_) => panic!("a CA file without a certificate was accepted"),
+    }
 }
 
 #[test]

@@ -21,11 +21,11 @@ mod audit;
 mod error;
 mod read;
 mod schema;
+mod tls;
 mod transfer;
 mod write;
 
 use std::future::Future;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
@@ -79,31 +79,19 @@ impl std::fmt::Debug for PgStore {
     }
 }
 
-/// The TLS connector for `prefer` and `require`: rustls, trusting
-/// Mozilla's roots, with its own crypto provider so that nothing depends
-/// on a process-wide default being installed.
-fn rustls_connector() -> Result<tokio_postgres_rustls::MakeRustlsConnect, StoreError> {
-    let roots = rustls::RootCertStore {
-        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-    };
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| StoreError::Unavailable(format!("TLS setup: {e}")))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
-}
-
 impl PgStore {
     /// Connects to the database at `url` (`postgres://` or
     /// `postgresql://`), creating or migrating its schema, and trying
     /// again with a growing pause (100 ms doubling to 2 s) until
     /// `connect_timeout` has passed.
     ///
-    /// `sslmode` is honoured: `disable` connects in plain text; `prefer`
-    /// tries TLS (rustls, Mozilla's roots) and falls back to plain text;
-    /// `require` never falls back.
+    /// `sslmode` is honoured as libpq does, but for `require`: `disable`
+    /// connects in plain text; `prefer` (the default) encrypts when the
+    /// server offers TLS, without verifying its certificate (it would
+    /// accept plain text anyway), and otherwise connects in plain text;
+    /// `require`, `verify-ca` and `verify-full` never fall back, and verify
+    /// the server's certificate and name against Mozilla's roots or the
+    /// CAs of the `sslrootcert` file the URL names.
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] when the URL is not one, or no
@@ -117,6 +105,7 @@ impl PgStore {
                 "a PostgreSQL URL starts with postgres:// or postgresql://".into(),
             ));
         }
+        let (url, tls) = tls::split(url);
         let mut config: tokio_postgres::Config = url
             .parse()
             .map_err(|e| StoreError::Unavailable(format!("invalid PostgreSQL URL: {e}")))?;
@@ -144,7 +133,10 @@ impl PgStore {
             SslMode::Disable => Manager::from_config(config, tokio_postgres::NoTls, manager_config),
             // `prefer` falls back to plain text when the server offers no
             // TLS, `require` fails then: the client does that itself.
-            _ => Manager::from_config(config, rustls_connector()?, manager_config),
+            SslMode::Prefer => {
+                Manager::from_config(config, tls::connector(&tls, false)?, manager_config)
+            }
+            _ => Manager::from_config(config, tls::connector(&tls, true)?, manager_config),
         };
         let pool = Pool::builder(manager)
             .max_size(POOL_SIZE)

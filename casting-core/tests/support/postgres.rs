@@ -92,6 +92,25 @@ impl TestDb {
         Some(TestDb { admin, name, url })
     }
 
+    /// How many sessions of this database are encrypted.
+    pub(crate) fn encrypted_sessions(&self) -> i64 {
+        let count = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(0));
+        let seen = std::sync::Arc::clone(&count);
+        let name = self.name.clone();
+        run(&self.admin, move |client| async move {
+            let row = client
+                .query_one(
+                    "SELECT count(*) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid)
+                     WHERE a.datname = $1 AND s.ssl",
+                    &[&name],
+                )
+                .await
+                .unwrap();
+            seen.store(row.get::<_, i64>(0), Ordering::SeqCst);
+        });
+        count.load(Ordering::SeqCst)
+    }
+
     /// Ends every session of this database but the caller's, as an
     /// administrator would.
     pub(crate) fn terminate_sessions(&self) {

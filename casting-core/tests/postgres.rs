@@ -536,26 +536,12 @@ fn an_unreachable_server_is_unavailable_after_the_connect_timeout() {
     assert!(waited < Duration::from_secs(5), "{waited:?}");
 }
 
-/// The private CA of the test cluster (`.ci/postgres` makes one), or
-/// `None` when the tests are to be skipped.
-fn cluster_ca() -> Option<String> {
-    match std::env::var("CASTING_TEST_POSTGRES_CA") {
-        Ok(file) if !file.is_empty() => Some(file),
-        _ => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "CASTING_TEST_POSTGRES_CA is not set: .ci/run starts PostgreSQL with TLS"
-            );
-            eprintln!("CASTING_TEST_POSTGRES_CA is not set: skipping the TLS test");
-            None
-        }
-    }
-}
-
 #[test]
 fn tls_verifies_against_the_named_ca_and_prefer_encrypts_without_verifying() {
     let Some(db) = TestDb::create() else { return };
-    let Some(ca) = cluster_ca() else { return };
+    let Some(ca) = support::required("CASTING_TEST_POSTGRES_CA") else {
+        return;
+    };
     let sep = if db.url.contains('?') { '&' } else { '?' };
     let with = |params: &str| format!("{}{sep}{params}", db.url);
     // The cluster's certificate is of a private CA, which Mozilla's roots

@@ -11,14 +11,21 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 /// The admin URL, or `None` when the tests are to be skipped.
 pub(crate) fn admin_url() -> Option<String> {
-    match std::env::var("CASTING_TEST_POSTGRES") {
-        Ok(url) if !url.is_empty() => Some(url),
+    required("CASTING_TEST_POSTGRES")
+}
+
+/// The value of the variable `name` that `.ci/run` sets for these tests,
+/// or `None` (with a notice) when it is unset outside CI; under CI its
+/// absence fails the test.
+pub(crate) fn required(name: &str) -> Option<String> {
+    match std::env::var(name) {
+        Ok(value) if !value.is_empty() => Some(value),
         _ => {
             assert!(
                 std::env::var_os("CI").is_none(),
-                "CASTING_TEST_POSTGRES is not set: .ci/run starts PostgreSQL"
+                "{name} is not set: .ci/run starts PostgreSQL for these tests"
             );
-            eprintln!("CASTING_TEST_POSTGRES is not set: skipping a PostgreSQL test");
+            eprintln!("{name} is not set: skipping a PostgreSQL test");
             None
         }
     }

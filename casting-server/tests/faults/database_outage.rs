@@ -16,19 +16,6 @@ use tokio::sync::watch;
 
 use crate::helpers::{Launch, client, database_in, free_port};
 
-/// The admin URL of the test cluster, or `None` outside CI without one.
-fn cluster() -> Option<String> {
-    if let Ok(url) = std::env::var("CASTING_TEST_POSTGRES") {
-        return Some(url);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CASTING_TEST_POSTGRES is not set: .ci/run starts PostgreSQL for this test"
-    );
-    eprintln!("database outage: CASTING_TEST_POSTGRES is not set; not run (see .ci/postgres)");
-    None
-}
-
 /// A TCP relay to PostgreSQL that can be cut: while cut, it closes every
 /// relayed connection and every new one at once, as a database that went
 /// away would.
@@ -115,7 +102,9 @@ async fn post_movie(url: &str, token: &str, title: &str) -> (StatusCode, Value) 
 
 #[tokio::test]
 async fn an_outage_is_503_with_nothing_done_and_the_server_recovers_by_itself() {
-    let Some(admin) = cluster() else { return };
+    let Some(admin) = crate::cluster::admin_url("database outage") else {
+        return;
+    };
     let dir = tempfile::tempdir().expect("a directory");
     let db = database_in(&admin, &dir.path().join("outage.redb"));
     let (target, _) = through(&db, 0);

@@ -18,6 +18,7 @@ mod helpers;
 #[path = "../api/mock_issuer.rs"]
 mod mock_issuer;
 
+mod cluster;
 mod crash;
 mod database_outage;
 mod disk_full;

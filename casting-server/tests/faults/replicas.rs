@@ -24,19 +24,6 @@ const CLIENTS: usize = 8;
 /// How long the clients write.
 const LOAD: Duration = Duration::from_secs(5);
 
-/// The admin URL of the cluster the replicas run on.
-fn cluster() -> Option<String> {
-    if let Ok(url) = std::env::var("CASTING_TEST_POSTGRES") {
-        return Some(url);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CASTING_TEST_POSTGRES is not set: .ci/run starts PostgreSQL for this test"
-    );
-    eprintln!("replicas: CASTING_TEST_POSTGRES is not set; not run (see .ci/postgres)");
-    None
-}
-
 /// What every client saw acknowledged.
 #[derive(Debug, Default)]
 struct Seen {
@@ -261,7 +248,9 @@ async fn everything(http: &Client, replica: &Replica) -> Vec<String> {
 
 #[tokio::test]
 async fn replicas_over_one_database_behave_as_one_server() {
-    let Some(admin) = cluster() else { return };
+    let Some(admin) = crate::cluster::admin_url("replicas") else {
+        return;
+    };
     // A fresh database of the cluster, named after a fresh path.
     let dir = tempfile::tempdir().expect("a directory");
     let db = database_in(&admin, &dir.path().join("replicas.redb"));

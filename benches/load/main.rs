@@ -492,7 +492,6 @@ fn orchestrate() -> Result<(), String> {
         postgres::section(&postgres::Context {
             admin: &admin,
             dir,
-            seeded: &small,
             server_bin: &server_bin,
             server_core,
             load_core,

@@ -15,8 +15,6 @@ pub(crate) struct Context<'a> {
     pub(crate) admin: &'a str,
     /// The run's temporary directory.
     pub(crate) dir: &'a Path,
-    /// The seeded embedded store, copied into PostgreSQL.
-    pub(crate) seeded: &'a Path,
     pub(crate) server_bin: &'a Path,
     pub(crate) server_core: Option<u32>,
     pub(crate) load_core: Option<u32>,
@@ -62,10 +60,13 @@ fn fresh_database(admin: &str) -> Result<String, String> {
 /// Runs the PostgreSQL scenarios and prints their tables.
 pub(crate) fn section(cx: &Context<'_>) -> Result<(), String> {
     let url = fresh_database(cx.admin)?;
-    // The seeded records, ids kept, through the server's own copy.
+    // Records seeded as the embedded stores are, copied in with their ids
+    // through the server's own copy (from a store no server holds).
+    let seeded = cx.dir.join("pg-seed.redb");
+    crate::seed(&seeded, 10, 20)?;
     let copied = Command::new(cx.server_bin)
         .args(["copy", "--from"])
-        .arg(cx.seeded)
+        .arg(&seeded)
         .args(["--to", &url])
         .output()
         .map_err(|e| e.to_string())?;

@@ -7,6 +7,11 @@
 //! reports medians of per-round figures, and the median of the per-round
 //! ratios, so the noise of a shared machine cancels as far as it can.
 //!
+//! One scenario mixes writes into reads on the same connections (one
+//! `POST /actors` in ten, `GET /movies` otherwise), so writes keep emptying
+//! the response cache; it is compared with pure cached reads of the same
+//! server.
+//!
 //! Run: `cargo run --release -p casting-benches --bin load` (needs `wrk`,
 //! from Debian's package of that name). `LOAD_SECONDS` (default 5),
 //! `LOAD_ROUNDS` (default 3) and `LOAD_BIG_ACTORS` (default 1000000; 0 skips
@@ -382,6 +387,10 @@ fn orchestrate() -> Result<(), String> {
         "off",
     )?;
     let server_on = serve(&writes_on, &[])?;
+    // Reads and writes from the same connections: every write empties the
+    // response cache, so this shows what reads cost while writes go on.
+    let mixed_db = store_with_key(dir, "mixed.redb", &small, 10, 20)?;
+    let mixed = serve(&mixed_db, &[])?;
     let server_off = serve(&writes_off, &["--group-commit", "false"])?;
     // Another build of the server (LOAD_BASELINE_SERVER), for a change
     // that has no switch of its own: the same writes against both builds,
@@ -422,6 +431,7 @@ fn orchestrate() -> Result<(), String> {
     let get_one = dir.join("get-one.lua");
     let get_many = dir.join("get-many.lua");
     let post_one = dir.join("post-one.lua");
+    let mixed_one = dir.join("mixed-one.lua");
     write_file(&get_one, &wrk::script("GET", None, &one_file, None))?;
     write_file(&get_many, &wrk::script("GET", None, &many_file, None))?;
     let actor = r#"{"name": "Load Test", "age": 30, "gender": "Female"}"#;
@@ -430,6 +440,10 @@ fn orchestrate() -> Result<(), String> {
         &wrk::script("POST", Some(actor), &one_file, None),
     )?;
 
+    write_file(
+        &mixed_one,
+        &wrk::mixed_script(&one_file, "/actors", actor, 10),
+    )?;
     let mut scenarios = vec![
         Scenario {
             name: "GET /movies, one token",
@@ -473,6 +487,12 @@ fn orchestrate() -> Result<(), String> {
             floor: target(&server_off, "/actors", &post_one),
             floor_name: "one commit per write",
         },
+        Scenario {
+            name: "90 % GET /movies, 10 % POST /actors",
+            server: target(&mixed, "/movies", &mixed_one),
+            floor: target(&mixed, "/movies", &get_one),
+            floor_name: "the same server, GET /movies only",
+        },
     ];
     if let Some(baseline) = &baseline {
         scenarios.push(Scenario {
@@ -503,7 +523,7 @@ fn orchestrate() -> Result<(), String> {
         })?;
     }
     drop((
-        server, uncached, server_on, server_off, baseline, plain, rs256,
+        server, uncached, server_on, server_off, mixed, baseline, plain, rs256,
     ));
 
     if big > 0 {

@@ -140,6 +140,34 @@ end
     )
 }
 
+/// A Lua script that mixes reads and writes on the same connections: one
+/// request in `every` is a `POST` of `body` to `write_path`, the others a
+/// `GET` of wrk's URL path, rotating through the bearer tokens in
+/// `tokens_file`. Each write moves the store on, so the reads after it
+/// find the response cache emptied: this measures reads under writes.
+pub(crate) fn mixed_script(tokens_file: &Path, write_path: &str, body: &str, every: u32) -> String {
+    format!(
+        r#"local tokens = {{}}
+for line in io.lines("{tokens}") do tokens[#tokens + 1] = line end
+local i = 0
+local n = 0
+local body = [[{body}]]
+request = function()
+  i = i % #tokens + 1
+  n = n + 1
+  local headers = {{}}
+  headers["Authorization"] = "Bearer " .. tokens[i]
+  if n % {every} == 0 then
+    headers["Content-Type"] = "application/json"
+    return wrk.format("POST", "{write_path}", headers, body)
+  end
+  return wrk.format("GET", nil, headers, nil)
+end
+"#,
+        tokens = tokens_file.display()
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

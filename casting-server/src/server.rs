@@ -1,4 +1,4 @@
-//! The listener: HTTP/1.1 and HTTP/2 on one port, the tower layers every
+//! The listener: HTTP/1.1 and HTTP/2 (prior knowledge) on one port, the tower layers every
 //! request passes (tracing, CORS, body deadline), connection limits and
 //! timeouts, and graceful shutdown.
 
@@ -9,13 +9,14 @@ use std::time::Duration;
 
 use http::{HeaderName, HeaderValue, Method, Request, header};
 use hyper::body::Incoming;
+use hyper::server::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulConnection;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 use tokio::time::Instant;
-use tower::{ServiceBuilder, ServiceExt};
+use tower::{Layer, ServiceBuilder, ServiceExt};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::timeout::RequestBodyDeadlineLayer;
 
@@ -44,21 +45,38 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 /// The first bytes of an HTTP/2 connection with prior knowledge.
 const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
+/// The protocol a connection speaks, told from its first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Protocol {
+    /// HTTP/1.x: anything that does not open with the HTTP/2 preface.
+    Http1,
+    /// HTTP/2 with prior knowledge (h2c): the connection opens with the
+    /// preface.
+    Http2,
+}
+
 /// Waits, up to the header-read timeout, until the client has sent enough
 /// to tell HTTP/1 from HTTP/2: one byte of an HTTP/1 request (hyper's own
-/// header timeout runs from there), or the whole HTTP/2 preface. hyper
-/// starts no timer before the protocol is known, so without this a client
-/// that connects and says nothing would hold a connection slot for ever.
-async fn first_bytes_arrive(stream: &tokio::net::TcpStream) -> bool {
+/// header timeout runs from there), or the whole HTTP/2 preface; `None`
+/// when the client closes or says nothing. hyper starts no timer before
+/// the protocol is known, so without this a client that connects and says
+/// nothing would hold a connection slot for ever. Knowing the protocol
+/// here also lets the connection be served by hyper's HTTP/1 or HTTP/2
+/// server directly, without hyper-util's auto-detection, which reads the
+/// same bytes again and wraps every later read of the connection.
+async fn first_bytes_arrive(stream: &tokio::net::TcpStream) -> Option<Protocol> {
     let wait = async {
         let mut buffer = [0u8; H2_PREFACE.len()];
         loop {
             let seen = match stream.peek(&mut buffer).await {
-                Ok(0) | Err(_) => return false,
+                Ok(0) | Err(_) => return None,
                 Ok(seen) => seen,
             };
-            if seen == H2_PREFACE.len() || !H2_PREFACE.starts_with(&buffer[..seen]) {
-                return true;
+            if !H2_PREFACE.starts_with(&buffer[..seen]) {
+                return Some(Protocol::Http1);
+            }
+            if seen == H2_PREFACE.len() {
+                return Some(Protocol::Http2);
             }
             // Part of an HTTP/2 preface: peek returns what is buffered at
             // once, so wait a little for the rest.
@@ -67,7 +85,8 @@ async fn first_bytes_arrive(stream: &tokio::net::TcpStream) -> bool {
     };
     tokio::time::timeout(HEADER_READ_TIMEOUT, wait)
         .await
-        .unwrap_or(false)
+        .ok()
+        .flatten()
 }
 
 /// The requests of one connection: how many are in flight, and when the
@@ -145,16 +164,43 @@ fn method_label(method: &Method) -> &'static str {
     }
 }
 
-/// Runs one request through `stack` with its id set for every line it
-/// logs, then counts it, writes the access line and stamps the id on the
-/// answer.
-async fn observed<S>(
-    stack: S,
+/// What tower-http's CORS layer says in `Vary` on every response: whether
+/// and how CORS headers are sent depends on these request headers, so a
+/// shared cache must not answer a request with `Origin` from a response to
+/// one without.
+const CORS_VARY: HeaderValue = HeaderValue::from_static(
+    "origin, access-control-request-method, access-control-request-headers",
+);
+
+/// Whether a request is one CORS has a say in: one carrying `Origin`, or
+/// an `OPTIONS` (a preflight). Every other request skips the CORS layer,
+/// whose answer to it would be headers no browser reads.
+fn needs_cors(request: &Request<Incoming>) -> bool {
+    request.method() == Method::OPTIONS || request.headers().contains_key(header::ORIGIN)
+}
+
+/// The services a request may pass, shared by every connection: cloned
+/// only as far as the request needs (a CORS service carries several
+/// header lists, costly to copy for requests that never use them).
+struct Stacks<P, C> {
+    /// The application behind the body deadline.
+    plain: P,
+    /// The same behind the CORS layer.
+    with_cors: C,
+    /// What the server counts.
     metrics: SharedMetrics,
+}
+
+/// Runs one request through the plain stack, or the CORS one when CORS
+/// concerns it, with its id set for every line it logs, then counts it,
+/// writes the access line and stamps the id on the answer.
+async fn observed<P, C>(
+    stacks: Arc<Stacks<P, C>>,
     request: Request<Incoming>,
 ) -> Result<HttpResponse, Infallible>
 where
-    S: tower::Service<Request<Incoming>, Response = HttpResponse, Error = Infallible>,
+    P: tower::Service<Request<Incoming>, Response = HttpResponse, Error = Infallible> + Clone,
+    C: tower::Service<Request<Incoming>, Response = HttpResponse, Error = Infallible> + Clone,
 {
     let started = std::time::Instant::now();
     let id = request_id::of(request.headers());
@@ -166,11 +212,20 @@ where
         .map_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), |c| {
             c.0
         });
-    let served = logging::with_request_id(id.clone(), stack.oneshot(request));
-    let Ok(mut response) = served.await;
+    let mut response = if needs_cors(&request) {
+        let served =
+            logging::with_request_id(id.clone(), stacks.with_cors.clone().oneshot(request));
+        let Ok(response) = served.await;
+        response
+    } else {
+        let served = logging::with_request_id(id.clone(), stacks.plain.clone().oneshot(request));
+        let Ok(mut response) = served.await;
+        response.headers_mut().append(header::VARY, CORS_VARY);
+        response
+    };
     let took = started.elapsed();
     let status = response.status().as_u16();
-    metrics.request(route, method, status, took);
+    stacks.metrics.request(route, method, status, took);
     let sub = response
         .extensions()
         .get::<Subject>()
@@ -187,6 +242,41 @@ where
     });
     response.headers_mut().insert(request_id::X_REQUEST_ID, id);
     Ok(response)
+}
+
+/// Serves one connection until it ends, closing it gracefully when the
+/// server stops or when it has carried no request for the idle time.
+async fn drive<C>(connection: C, activity: &Activity, stopping: &mut watch::Receiver<bool>)
+where
+    C: GracefulConnection,
+    C::Error: std::fmt::Display,
+{
+    let mut connection = std::pin::pin!(connection);
+    let mut closing = false;
+    loop {
+        let idle_at = activity.idle_deadline();
+        tokio::select! {
+            result = connection.as_mut() => {
+                if let Err(error) = result {
+                    tracing::debug!(%error, "connection ended with an error");
+                }
+                break;
+            }
+            _ = stopping.changed(), if !closing => {
+                connection.as_mut().graceful_shutdown();
+                closing = true;
+            }
+            () = tokio::time::sleep_until(idle_at), if !closing => {
+                // An HTTP/2 client that only answers PINGs keeps hyper's
+                // keep-alive happy for ever; no request for the idle time
+                // closes it, as on HTTP/1.1.
+                if activity.is_idle() {
+                    connection.as_mut().graceful_shutdown();
+                    closing = true;
+                }
+            }
+        }
+    }
 }
 
 fn cors_layer(origins: &CorsOrigins) -> CorsLayer {
@@ -227,29 +317,31 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let handler = app.clone();
-    let stack = ServiceBuilder::new()
-        .layer(cors_layer(cors))
+    let plain = ServiceBuilder::new()
         .layer(RequestBodyDeadlineLayer::new(BODY_DEADLINE))
         .service_fn(move |request| {
             let app = handler.clone();
             async move { Ok::<_, Infallible>(app.handle(request).await) }
         });
-    let metrics = Arc::clone(app.metrics());
-    let service = tower::service_fn(move |request: Request<Incoming>| {
-        observed(stack.clone(), Arc::clone(&metrics), request)
+    let stacks = Arc::new(Stacks {
+        with_cors: cors_layer(cors).layer(plain.clone()),
+        plain,
+        metrics: Arc::clone(app.metrics()),
     });
+    let service =
+        tower::service_fn(move |request: Request<Incoming>| observed(Arc::clone(&stacks), request));
 
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
+    let mut http1 = http1::Builder::new();
+    http1
         .timer(TokioTimer::new())
         .header_read_timeout(HEADER_READ_TIMEOUT);
-    builder
-        .http2()
+    let mut http2 = http2::Builder::new(TokioExecutor::new());
+    http2
         .timer(TokioTimer::new())
         .max_header_list_size(MAX_HEADER_LIST_BYTES)
         .keep_alive_interval(HEADER_READ_TIMEOUT)
         .keep_alive_timeout(HEADER_READ_TIMEOUT);
+    let builders = Arc::new((http1, http2));
 
     // Every connection task holds a slot until it ends, so holding them all
     // again means every connection has closed.
@@ -275,7 +367,7 @@ pub async fn run(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let builder = builder.clone();
+        let builders = Arc::clone(&builders);
         // Each connection's requests carry the client's address, for the
         // limit on failed authentications.
         let client = ClientAddr(peer.ip());
@@ -301,36 +393,19 @@ pub async fn run(
         tokio::spawn(async move {
             let arrived = tokio::select! {
                 arrived = first_bytes_arrive(&stream) => arrived,
-                _ = stopping.changed() => false,
+                _ = stopping.changed() => None,
             };
-            if arrived {
-                let connection = builder.serve_connection(TokioIo::new(stream), service);
-                let mut connection = std::pin::pin!(connection);
-                let mut closing = false;
-                loop {
-                    let idle_at = activity.idle_deadline();
-                    tokio::select! {
-                        result = connection.as_mut() => {
-                            if let Err(error) = result {
-                                tracing::debug!(%error, "connection ended with an error");
-                            }
-                            break;
-                        }
-                        _ = stopping.changed(), if !closing => {
-                            connection.as_mut().graceful_shutdown();
-                            closing = true;
-                        }
-                        () = tokio::time::sleep_until(idle_at), if !closing => {
-                            // An HTTP/2 client that only answers PINGs keeps
-                            // hyper's keep-alive happy for ever; no request
-                            // for the idle time closes it, as on HTTP/1.1.
-                            if activity.is_idle() {
-                                connection.as_mut().graceful_shutdown();
-                                closing = true;
-                            }
-                        }
-                    }
+            let io = TokioIo::new(stream);
+            match arrived {
+                Some(Protocol::Http1) => {
+                    let connection = builders.0.serve_connection(io, service);
+                    drive(connection, &activity, &mut stopping).await;
                 }
+                Some(Protocol::Http2) => {
+                    let connection = builders.1.serve_connection(io, service);
+                    drive(connection, &activity, &mut stopping).await;
+                }
+                None => {}
             }
             drop(slot);
         });

@@ -1,16 +1,18 @@
 //! A bounded cache of verified tokens, so a client that sends the same
 //! token again skips the RSA verification (the dearest step of a request).
 //!
-//! Keyed by the SHA-256 of the whole token; holds only successes. An entry
+//! Keyed by a hash of the token's last bytes, and an entry serves only a
+//! token equal to the one it was made for, compared in full; holds only
+//! successes. An entry
 //! serves until the token's `exp` (checked again on every hit, with the
 //! leeway) and at most 60 seconds, and only while the key set still names
 //! the token's `kid`, so a removed key stops its tokens at once.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use aws_lc_rs::digest::{SHA256, digest};
 use casting_core::Principal;
 
 /// The longest an entry serves.
@@ -18,9 +20,16 @@ const TTL: Duration = Duration::from_secs(60);
 /// The most entries held.
 const CAPACITY: usize = 16_384;
 
-type Key = [u8; 32];
+/// How many bytes at the end of a token its key is made from.
+const KEY_BYTES: usize = 32;
+
+/// A token's key in the map.
+type Key = u64;
 
 struct Entry {
+    /// The token the entry was made for: a hit needs the same token, byte
+    /// for byte, so two tokens sharing a key never share an entry.
+    token: Box<str>,
     principal: Arc<Principal>,
     kid: Box<str>,
     /// The token's `exp`, seconds since the epoch.
@@ -42,6 +51,9 @@ pub(super) enum Hit {
 #[derive(Default)]
 pub(super) struct TokenCache {
     entries: Mutex<HashMap<Key, Entry>>,
+    /// Seeds the keys afresh in each process, so no client can aim tokens
+    /// at one key.
+    seed: RandomState,
 }
 
 impl std::fmt::Debug for TokenCache {
@@ -50,27 +62,38 @@ impl std::fmt::Debug for TokenCache {
     }
 }
 
-/// The cache key of `token`.
-pub(super) fn key(token: &str) -> Key {
-    let mut key = [0; 32];
-    key.copy_from_slice(digest(&SHA256, token.as_bytes()).as_ref());
-    key
-}
-
 impl TokenCache {
-    /// Looks `key` up at `now` (seconds since the epoch) with `leeway`;
+    /// The key of `token`: a hash of its last bytes only, which end its
+    /// signature. Hashing the whole token (up to 16 KiB) cost more than the
+    /// rest of a cached request's authentication; the tail of a signature
+    /// varies from token to token as much as the whole does, only verified
+    /// tokens are ever inserted, and a hit compares the whole token, so a
+    /// token made to share a key with a cached one only misses.
+    fn key(&self, token: &str) -> Key {
+        let bytes = token.as_bytes();
+        let tail = &bytes[bytes.len().saturating_sub(KEY_BYTES)..];
+        self.seed.hash_one(tail)
+    }
+
+    /// Looks `token` up at `now` (seconds since the epoch) with `leeway`;
     /// `kid_known` says whether the key set still names a kid.
     pub(super) fn get(
         &self,
-        key: &Key,
+        token: &str,
         now: u64,
         leeway: u64,
         kid_known: impl Fn(&str) -> bool,
     ) -> Hit {
+        let key = &self.key(token);
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         let Some(entry) = entries.get(key) else {
             return Hit::Miss;
         };
+        if *entry.token != *token {
+            // Another token with the same key: verified in full, it may
+            // take the entry over.
+            return Hit::Miss;
+        }
         if entry.inserted.elapsed() >= TTL || !kid_known(&entry.kid) {
             entries.remove(key);
             return Hit::Miss;
@@ -82,8 +105,9 @@ impl TokenCache {
         Hit::Valid(Arc::clone(&entry.principal))
     }
 
-    /// Remembers a token verified in full.
-    pub(super) fn insert(&self, key: Key, principal: Arc<Principal>, kid: &str, exp: f64) {
+    /// Remembers `token` once verified in full.
+    pub(super) fn insert(&self, token: &str, principal: Arc<Principal>, kid: &str, exp: f64) {
+        let key = self.key(token);
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         if entries.len() >= CAPACITY {
             entries.retain(|_, e| e.inserted.elapsed() < TTL);
@@ -96,6 +120,7 @@ impl TokenCache {
         entries.insert(
             key,
             Entry {
+                token: token.into(),
                 principal,
                 kid: kid.into(),
                 exp,
@@ -126,21 +151,28 @@ mod tests {
     #[test]
     fn a_cached_token_is_found_until_its_expiry() {
         let cache = TokenCache::default();
-        let k = key("token");
-        cache.insert(k, principal(), "kid1", 1000.0);
-        assert!(matches!(cache.get(&k, 1000, 30, |_| true), Hit::Valid(_)));
-        assert!(matches!(cache.get(&k, 1030, 30, |_| true), Hit::Valid(_)));
-        assert!(matches!(cache.get(&k, 1031, 30, |_| true), Hit::Expired));
-        assert!(matches!(cache.get(&k, 1000, 30, |_| true), Hit::Miss));
+        cache.insert("token", principal(), "kid1", 1000.0);
+        assert!(matches!(
+            cache.get("token", 1000, 30, |_| true),
+            Hit::Valid(_)
+        ));
+        assert!(matches!(
+            cache.get("token", 1030, 30, |_| true),
+            Hit::Valid(_)
+        ));
+        assert!(matches!(
+            cache.get("token", 1031, 30, |_| true),
+            Hit::Expired
+        ));
+        assert!(matches!(cache.get("token", 1000, 30, |_| true), Hit::Miss));
     }
 
     #[test]
     fn a_token_whose_key_left_the_set_is_a_miss() {
         let cache = TokenCache::default();
-        let k = key("token");
-        cache.insert(k, principal(), "gone", 9e9);
+        cache.insert("token", principal(), "gone", 9e9);
         assert!(matches!(
-            cache.get(&k, 0, 30, |kid| kid != "gone"),
+            cache.get("token", 0, 30, |kid| kid != "gone"),
             Hit::Miss
         ));
         assert_eq!(cache.len(), 0);
@@ -148,15 +180,28 @@ mod tests {
 
     #[test]
     fn different_tokens_have_different_keys() {
-        assert_ne!(key("a"), key("b"));
-        assert_eq!(key("a"), key("a"));
+        let cache = TokenCache::default();
+        assert_ne!(cache.key("a"), cache.key("b"));
+        assert_eq!(cache.key("a"), cache.key("a"));
+    }
+
+    #[test]
+    fn a_token_sharing_the_key_of_a_cached_one_misses() {
+        let cache = TokenCache::default();
+        let tail = "s".repeat(KEY_BYTES);
+        let cached = format!("header.claims.{tail}");
+        let forged = format!("header.forged-claims.{tail}");
+        assert_eq!(cache.key(&cached), cache.key(&forged));
+        cache.insert(&cached, principal(), "kid1", 9e9);
+        assert!(matches!(cache.get(&forged, 0, 30, |_| true), Hit::Miss));
+        assert!(matches!(cache.get(&cached, 0, 30, |_| true), Hit::Valid(_)));
     }
 
     #[test]
     fn the_cache_stays_bounded() {
         let cache = TokenCache::default();
         for i in 0..CAPACITY + 10 {
-            cache.insert(key(&i.to_string()), principal(), "k", 9e9);
+            cache.insert(&i.to_string(), principal(), "k", 9e9);
         }
         assert!(cache.len() <= CAPACITY);
     }

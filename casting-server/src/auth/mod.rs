@@ -117,10 +117,9 @@ impl Authenticator {
     /// The [`AuthError`] the contract assigns to the first check that fails.
     pub async fn authenticate(&self, header: Option<&[u8]>) -> Result<Arc<Principal>, AuthError> {
         let token = bearer::token(header.ok_or(AuthError::Missing)?)?;
-        let cache_key = cache::key(token);
         match self
             .cache
-            .get(&cache_key, now(), self.config.leeway, |kid| self.knows(kid))
+            .get(token, now(), self.config.leeway, |kid| self.knows(kid))
         {
             cache::Hit::Valid(principal) => return Ok(principal),
             cache::Hit::Expired => return Err(AuthError::Expired),
@@ -138,8 +137,7 @@ impl Authenticator {
         parsed.verify_signature(&key, algorithm)?;
         let (principal, exp) = parsed.claims(&self.config, now())?;
         let principal = Arc::new(principal);
-        self.cache
-            .insert(cache_key, Arc::clone(&principal), kid, exp);
+        self.cache.insert(token, Arc::clone(&principal), kid, exp);
         Ok(principal)
     }
 }

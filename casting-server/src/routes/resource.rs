@@ -148,6 +148,8 @@ where
         let found = app
             .read(principal, rows, move |agency, p| page(agency, p, request))
             .await?;
+        // A list's total is its table's size.
+        app.saw_table_size(self.kind, found.total);
         ok(&List::new(
             self.list,
             self.total,

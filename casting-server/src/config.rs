@@ -15,6 +15,7 @@ use crate::backup::{self, BackupSettings};
 use crate::database::Database;
 use crate::http::body::DEFAULT_LIMIT;
 use crate::http::cache::DEFAULT_MAX_BYTES;
+pub use crate::logging::LogFormat;
 
 /// The casting agency's REST API.
 #[derive(Debug, Parser)]
@@ -91,6 +92,30 @@ pub enum Command {
 
 /// How long development tokens last unless told otherwise: a working day.
 pub const DEFAULT_TOKEN_TTL: u64 = 24 * 60 * 60;
+
+/// Every environment variable the server reads, in the order its flags
+/// are defined: those of the command line's flags, taken from their
+/// definition so the list cannot drift from it, and `RUST_LOG`, which the
+/// log filter reads.
+pub fn variables() -> Vec<String> {
+    use clap::CommandFactory;
+    fn walk(command: &clap::Command, found: &mut Vec<String>) {
+        for arg in command.get_arguments() {
+            if let Some(name) = arg.get_env().and_then(|name| name.to_str()) {
+                if !found.iter().any(|known| known == name) {
+                    found.push(name.to_owned());
+                }
+            }
+        }
+        for sub in command.get_subcommands() {
+            walk(sub, found);
+        }
+    }
+    let mut found = Vec::new();
+    walk(&Cli::command(), &mut found);
+    found.push("RUST_LOG".to_owned());
+    found
+}
 
 /// The roles by name, so that `--help` and a wrong value list them.
 fn role_parser() -> impl clap::builder::TypedValueParser<Value = Role> {
@@ -222,15 +247,6 @@ fn parse_backup_keep(text: &str) -> Result<usize, String> {
         .ok_or_else(|| {
             "CASTING_BACKUP_KEEP (--backup-keep) must be a whole number of at least 1".into()
         })
-}
-
-/// The format of log lines.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum LogFormat {
-    /// Human-readable lines.
-    Text,
-    /// One JSON object per line, for log collectors.
-    Json,
 }
 
 /// How tokens are verified.
@@ -550,6 +566,31 @@ mod tests {
         argv.extend_from_slice(list);
         let cli = Cli::try_parse_from(argv).unwrap();
         Settings::resolve(&cli.serve, cli.db, cli.db_connect_timeout)
+    }
+
+    #[test]
+    fn the_variables_are_those_of_the_flags_and_the_log_filter() {
+        let found = variables();
+        for name in [
+            "CASTING_DB",
+            "CASTING_DB_CONNECT_TIMEOUT",
+            "CASTING_BODY_LIMIT",
+            "CASTING_DEV_ALLOW_REMOTE",
+            "CASTING_AUTH_FAILURE_LIMIT",
+            "CASTING_GROUP_COMMIT",
+            "JWKS_URL",
+            "PORT",
+            "RUST_LOG",
+        ] {
+            assert!(
+                found.iter().any(|f| f == name),
+                "{name} missing from {found:?}"
+            );
+        }
+        let mut unique = found.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), found.len(), "listed twice: {found:?}");
     }
 
     #[test]

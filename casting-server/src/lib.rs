@@ -23,8 +23,9 @@ pub mod metrics;
 pub mod routes;
 pub mod scrape;
 pub mod server;
+pub mod state;
 pub mod writer;
 
 mod startup;
 
-pub use startup::{StartupError, print_token, serve};
+pub use startup::{Application, StartupError, print_token, serve};

@@ -20,13 +20,13 @@ use tower::{Layer, ServiceBuilder, ServiceExt};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::timeout::RequestBodyDeadlineLayer;
 
-use crate::app::{App, ClientAddr, Subject};
 use crate::config::CorsOrigins;
 use crate::http::request_id;
 use crate::http::response::HttpResponse;
 use crate::http::router;
 use crate::logging;
 use crate::metrics::SharedMetrics;
+use crate::state::{App, ClientAddr, Subject};
 
 /// How long a client may take to send a request's headers, and how long an
 /// idle keep-alive connection is kept.

@@ -1,5 +1,6 @@
 //! Putting the pieces together: store, writer, authenticator, listener.
 
+use std::fmt::Write as _;
 use std::io::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,12 +8,12 @@ use std::time::Duration;
 use casting_core::{Agency, Role};
 use tokio::net::TcpListener;
 
-use crate::app::{App, AppOptions};
 use crate::auth::dev::DevKeyError;
 use crate::auth::{AuthConfig, Authenticator, FailureLimiter, JwksClient, JwksError, KeySource};
 use crate::config::{AuthSettings, Settings};
 use crate::database::{Database, OpenError};
 use crate::metrics::Metrics;
+use crate::state::{App, AppOptions, DevMode};
 use crate::writer::Writer;
 use crate::{scrape, server};
 
@@ -90,133 +91,187 @@ pub async fn serve(
     settings: Settings,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), StartupError> {
-    // The address first: a server that cannot listen must leave nothing
-    // behind, no new store file and no new key.
-    let listener = TcpListener::bind(settings.bind)
-        .await
-        .map_err(|source| StartupError::Bind {
-            addr: settings.bind,
-            source,
-        })?;
-    let metrics_listener = match settings.metrics_bind {
-        Some(addr) => Some(
-            TcpListener::bind(addr)
-                .await
-                .map_err(|source| StartupError::MetricsBind { addr, source })?,
-        ),
-        None => None,
-    };
-    let metrics = Arc::new(Metrics::new());
-    // Opening may wait for a database to come up, so off the async workers.
-    let (db, timeout) = (settings.db.clone(), settings.db_connect_timeout);
-    let opened = tokio::task::spawn_blocking(move || db.open(timeout))
-        .await
-        .map_err(|e| std::io::Error::other(e.to_string()))??;
-    let backend = opened.backend();
-    let (issuer, audience) = settings.issuer_and_audience();
-    let config = AuthConfig {
-        issuer,
-        audience,
-        algorithms: settings.algorithms.clone(),
-        leeway: settings.leeway,
-    };
-
-    let mut banner = Vec::new();
-    let (keys, dev_jwks) = match &settings.auth {
-        AuthSettings::Dev => {
-            let (found, db) = (opened.clone(), settings.db.clone());
-            let dev = tokio::task::spawn_blocking(move || found.dev_issuer(&db, true))
-                .await
-                .map_err(|e| std::io::Error::other(e.to_string()))??;
-            let dev = Arc::new(dev);
-            crate::routes::dev_token::register(Arc::clone(&dev));
-            writeln!(
-                banner,
-                "development mode: issuer {}, audience {}, key {}",
-                config.issuer,
-                config.audience,
-                dev.place()
-            )?;
-            for role in Role::ALL {
-                writeln!(
-                    banner,
-                    "token for {role}: {}",
-                    dev.token(role, now(), crate::config::DEFAULT_TOKEN_TTL)?
-                )?;
-            }
-            (
-                KeySource::Fixed(Arc::new(dev.key_set()?)),
-                Some(dev.jwks().to_owned()),
-            )
-        }
-        AuthSettings::Issuer { jwks_url, .. } => {
-            let client = Arc::new(JwksClient::new(
-                jwks_url.clone(),
-                settings.algorithms.clone(),
-                Arc::clone(&metrics),
-            )?);
-            client.start();
-            (KeySource::Remote(client), None)
-        }
-    };
-    let warm = Arc::clone(&backend);
-    tokio::task::spawn_blocking(move || {
-        if let Err(error) = warm.prepare_search() {
-            tracing::warn!(%error, "could not build the actor search index; the first search will");
-        }
-    });
-    let writer = Writer::start(
-        Arc::clone(&backend),
-        settings.group_commit,
-        Arc::clone(&metrics),
-    )?;
-    let scraping = match metrics_listener {
-        Some(listener) => {
-            writeln!(
-                banner,
-                "metrics on http://{}/metrics",
-                listener.local_addr()?
-            )?;
-            Some(tokio::spawn(scrape::serve(
-                listener,
-                Arc::clone(&metrics),
-                Arc::clone(&backend),
-                std::future::pending(),
-            )))
-        }
-        None => None,
-    };
-    // Before the banner: a SIGUSR1 sent once the server is up must be caught.
-    let backups = crate::backup::start(opened.embedded().cloned(), settings.backup.clone())?;
-    let app = App::new(
-        Agency::new(backend),
-        writer,
-        Authenticator::new(config, keys),
-        AppOptions {
-            dev_jwks,
-            body_limit: settings.body_limit,
-            limiter: (settings.auth_failure_limit > 0)
-                .then(|| FailureLimiter::new(settings.auth_failure_limit)),
-            cache_bytes: settings.response_cache_bytes,
-            metrics,
-        },
-    );
-
-    let addr = listener.local_addr()?;
-    log_configuration(&settings, addr);
-    writeln!(banner, "listening on http://{addr}")?;
+    let application = Application::build(settings).await?;
     let mut stdout = std::io::stdout().lock();
-    stdout.write_all(&banner)?;
+    stdout.write_all(application.banner().as_bytes())?;
     stdout.flush()?;
     drop(stdout);
-    let served = server::run(listener, app, &settings.cors, shutdown).await;
-    if let Some(scraping) = scraping {
-        scraping.abort();
+    application.run_until_stopped(shutdown).await
+}
+
+/// A server built and listening, not yet serving: the store open, the key
+/// set in hand, the address bound. [`Application::run_until_stopped`]
+/// serves it; tests build one inside their own process.
+#[derive(Debug)]
+pub struct Application {
+    listener: TcpListener,
+    app: App,
+    cors: crate::config::CorsOrigins,
+    banner: String,
+    scraping: Option<tokio::task::JoinHandle<()>>,
+    backups: crate::backup::Backups,
+}
+
+impl Application {
+    /// Opens the store and binds the addresses of `settings`; in
+    /// development mode, makes or loads the development key. Logs the
+    /// configuration line.
+    ///
+    /// # Errors
+    /// When the store, the key or the address cannot be opened.
+    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        // The address first: a server that cannot listen must leave nothing
+        // behind, no new store file and no new key.
+        let listener =
+            TcpListener::bind(settings.bind)
+                .await
+                .map_err(|source| StartupError::Bind {
+                    addr: settings.bind,
+                    source,
+                })?;
+        let metrics_listener = match settings.metrics_bind {
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .await
+                    .map_err(|source| StartupError::MetricsBind { addr, source })?,
+            ),
+            None => None,
+        };
+        let metrics = Arc::new(Metrics::new());
+        // Opening may wait for a database to come up, so off the async workers.
+        let (db, timeout) = (settings.db.clone(), settings.db_connect_timeout);
+        let opened = tokio::task::spawn_blocking(move || db.open(timeout))
+            .await
+            .map_err(|e| std::io::Error::other(e.to_string()))??;
+        let backend = opened.backend();
+        let (issuer, audience) = settings.issuer_and_audience();
+        let config = AuthConfig {
+            issuer,
+            audience,
+            algorithms: settings.algorithms.clone(),
+            leeway: settings.leeway,
+        };
+
+        let mut banner = String::new();
+        let (keys, dev) = match &settings.auth {
+            AuthSettings::Dev => {
+                let (found, db) = (opened.clone(), settings.db.clone());
+                let issuer = tokio::task::spawn_blocking(move || found.dev_issuer(&db, true))
+                    .await
+                    .map_err(|e| std::io::Error::other(e.to_string()))??;
+                let _ = writeln!(
+                    banner,
+                    "development mode: issuer {}, audience {}, key {}",
+                    config.issuer,
+                    config.audience,
+                    issuer.place()
+                );
+                for role in Role::ALL {
+                    let token = issuer.token(role, now(), crate::config::DEFAULT_TOKEN_TTL)?;
+                    let _ = writeln!(banner, "token for {role}: {token}");
+                }
+                let keys = KeySource::Fixed(Arc::new(issuer.key_set()?));
+                (keys, Some(DevMode::new(Arc::new(issuer))))
+            }
+            AuthSettings::Issuer { jwks_url, .. } => {
+                let client = Arc::new(JwksClient::new(
+                    jwks_url.clone(),
+                    settings.algorithms.clone(),
+                    Arc::clone(&metrics),
+                )?);
+                client.start();
+                (KeySource::Remote(client), None)
+            }
+        };
+        let warm = Arc::clone(&backend);
+        tokio::task::spawn_blocking(move || {
+            if let Err(error) = warm.prepare_search() {
+                tracing::warn!(%error, "could not build the actor search index; the first search will");
+            }
+        });
+        let writer = Writer::start(
+            Arc::clone(&backend),
+            settings.group_commit,
+            Arc::clone(&metrics),
+        )?;
+        let scraping = match metrics_listener {
+            Some(listener) => {
+                let _ = writeln!(
+                    banner,
+                    "metrics on http://{}/metrics",
+                    listener.local_addr()?
+                );
+                Some(tokio::spawn(scrape::serve(
+                    listener,
+                    Arc::clone(&metrics),
+                    Arc::clone(&backend),
+                    std::future::pending(),
+                )))
+            }
+            None => None,
+        };
+        // Before the banner: a SIGUSR1 sent once the server is up must be caught.
+        let backups = crate::backup::start(opened.embedded().cloned(), settings.backup.clone())?;
+        let app = App::new(
+            Agency::new(backend),
+            writer,
+            Authenticator::new(config, keys),
+            AppOptions {
+                dev,
+                body_limit: settings.body_limit,
+                limiter: (settings.auth_failure_limit > 0)
+                    .then(|| FailureLimiter::new(settings.auth_failure_limit)),
+                cache_bytes: settings.response_cache_bytes,
+                metrics,
+            },
+        );
+
+        let addr = listener.local_addr()?;
+        log_configuration(&settings, addr);
+        let _ = writeln!(banner, "listening on http://{addr}");
+        Ok(Application {
+            listener,
+            app,
+            cors: settings.cors,
+            banner,
+            scraping,
+            backups,
+        })
     }
-    // The snapshot in progress, if any, is finished and the store let go.
-    backups.stop().await;
-    served?;
-    Ok(())
+
+    /// The address it listens on, the port chosen when 0 was asked for.
+    ///
+    /// # Errors
+    /// When the socket cannot say.
+    pub fn addr(&self) -> std::io::Result<std::net::SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// What the server prints on standard output at start, a line each:
+    /// in development mode the key's place and a token per role, the
+    /// metrics address if any, and last `listening on http://ADDR`.
+    pub fn banner(&self) -> &str {
+        &self.banner
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting, lets the
+    /// requests in flight finish, and closes the store.
+    ///
+    /// # Errors
+    /// When serving fails.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl std::future::Future<Output = ()>,
+    ) -> Result<(), StartupError> {
+        let served = server::run(self.listener, self.app, &self.cors, shutdown).await;
+        if let Some(scraping) = self.scraping {
+            scraping.abort();
+        }
+        // The snapshot in progress, if any, is finished and the store let go.
+        self.backups.stop().await;
+        served?;
+        Ok(())
+    }
 }
 
 /// One line with the configuration in force, so that an operator sees what

@@ -7,6 +7,7 @@ use http::{HeaderValue, Response, StatusCode, header};
 use http_body_util::Full;
 use serde::Serialize;
 
+use super::response::{BodyError, json_bytes};
 use crate::auth::AuthError;
 
 /// An error answer of the API.
@@ -134,7 +135,7 @@ impl ApiError {
             code,
         })
         .unwrap_or_default();
-        let mut response = super::response::json_bytes(status, body);
+        let mut response = json_bytes(status, body);
         let headers = response.headers_mut();
         if let Some(challenge) = self.challenge() {
             headers.insert(
@@ -155,6 +156,12 @@ impl ApiError {
 impl From<AuthError> for ApiError {
     fn from(error: AuthError) -> Self {
         ApiError::Auth(error)
+    }
+}
+
+impl From<BodyError> for ApiError {
+    fn from(error: BodyError) -> Self {
+        ApiError::Internal(error.to_string())
     }
 }
 

@@ -1,11 +1,12 @@
 //! JSON responses, serialised straight from typed bodies (no JSON tree).
+//!
+//! A leaf: it knows nothing of the API's errors, which are built from it
+//! ([`super::error`]) and convert its [`BodyError`].
 
 use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode, header};
 use http_body_util::Full;
 use serde::Serialize;
-
-use super::error::ApiError;
 
 /// The response type of every handler.
 pub type HttpResponse = Response<Full<Bytes>>;
@@ -21,23 +22,34 @@ pub fn json_bytes(status: StatusCode, body: impl Into<Bytes>) -> HttpResponse {
     response
 }
 
+/// Why a response could not be made: a fault of the server, never of the
+/// request.
+#[derive(Debug, thiserror::Error)]
+pub enum BodyError {
+    /// The body could not be serialised.
+    #[error("cannot serialise the response body: {0}")]
+    Serialize(#[from] serde_json::Error),
+    /// A header value held bytes a header cannot.
+    #[error("cannot make a header value: {0}")]
+    Header(#[from] http::header::InvalidHeaderValue),
+}
+
 /// A 200 JSON response carrying `body`.
 ///
 /// # Errors
-/// [`ApiError::Internal`] if `body` cannot be serialised.
-pub fn ok(body: &impl Serialize) -> Result<HttpResponse, ApiError> {
-    let bytes = serde_json::to_vec(body).map_err(|e| ApiError::Internal(e.to_string()))?;
+/// [`BodyError::Serialize`] if `body` cannot be serialised.
+pub fn ok(body: &impl Serialize) -> Result<HttpResponse, BodyError> {
+    let bytes = serde_json::to_vec(body)?;
     Ok(json_bytes(StatusCode::OK, bytes))
 }
 
 /// A 200 JSON response for a new record, with its `Location`.
 ///
 /// # Errors
-/// As [`ok`].
-pub fn created(body: &impl Serialize, location: String) -> Result<HttpResponse, ApiError> {
+/// As [`ok`], and [`BodyError::Header`] if `location` is no header value.
+pub fn created(body: &impl Serialize, location: String) -> Result<HttpResponse, BodyError> {
     let mut response = ok(body)?;
-    let location =
-        HeaderValue::try_from(location).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let location = HeaderValue::try_from(location)?;
     response.headers_mut().insert(header::LOCATION, location);
     Ok(response)
 }

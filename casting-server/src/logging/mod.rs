@@ -16,8 +16,6 @@ use http::HeaderValue;
 
 use tracing_subscriber::EnvFilter;
 
-use crate::config::LogFormat;
-
 /// Lines lost: dropped from a full buffer, or refused by the sink.
 static DROPPED_LINES: AtomicU64 = AtomicU64::new(0);
 
@@ -65,6 +63,15 @@ pub fn filter() -> Result<EnvFilter, LogError> {
         Ok(_) | Err(std::env::VarError::NotPresent) => Ok(EnvFilter::new("info")),
         Err(std::env::VarError::NotUnicode(_)) => Err(LogError::NotUnicode),
     }
+}
+
+/// The format of log lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
 }
 
 /// Sends logs matching `filter` to standard error through the buffer, as

@@ -3,35 +3,74 @@
 
 use std::sync::Arc;
 
-use casting_core::{Actor, ActorPatch, NewActor, Principal, RecordKind, Write, Written};
+use casting_core::{
+    Actor, ActorPatch, Agency, Error, InvalidField, NewActor, Page, PageRequest, Principal,
+    RecordKind, Versioned, Write, Written,
+};
+use serde_json::Value;
 
 use super::resource::{List, Resource};
-use crate::app::{App, Rows};
 use crate::http::error::ApiError;
 use crate::http::query;
 use crate::http::response::{HttpResponse, ok};
+use crate::state::{App, Rows};
 
 /// Actors, with the keys of the original service, spelling included (the
 /// trailing space of `actor changed to ` too: its clients match on it).
-pub const ACTORS: Resource<Actor, NewActor, ActorPatch> = Resource {
-    path: "/actors",
-    kind: RecordKind::Actor,
-    one: "actor",
-    list: "All Actors",
-    total: "Total number of actors",
-    found: "actors",
-    added: "actor added",
-    added_message: "actor added successfully",
-    changed: "actor changed to ",
-    decode_new: NewActor::from_json,
-    decode_patch: ActorPatch::from_json,
-    create: Write::CreateActor,
-    update: Write::UpdateActor,
-    delete: Write::DeleteActor,
-    written: Written::into_actor,
-    page: |agency, principal, page| agency.list_actors(principal, page),
-    get: |agency, principal, id| agency.actor_versioned(principal, id),
-};
+#[derive(Debug, Clone, Copy)]
+pub struct Actors;
+
+impl Resource for Actors {
+    type Record = Actor;
+    type New = NewActor;
+    type Patch = ActorPatch;
+
+    const PATH: &'static str = "/actors";
+    const KIND: RecordKind = RecordKind::Actor;
+    const ONE: &'static str = "actor";
+    const LIST: &'static str = "All Actors";
+    const TOTAL: &'static str = "Total number of actors";
+    const FOUND: &'static str = "actors";
+    const ADDED: &'static str = "actor added";
+    const ADDED_MESSAGE: &'static str = "actor added successfully";
+    const CHANGED: &'static str = "actor changed to ";
+
+    fn decode_new(body: &Value) -> Result<NewActor, InvalidField> {
+        NewActor::from_json(body)
+    }
+
+    fn decode_patch(body: &Value) -> Result<ActorPatch, InvalidField> {
+        ActorPatch::from_json(body)
+    }
+
+    fn create(input: NewActor) -> Write {
+        Write::CreateActor(input)
+    }
+
+    fn update(id: u64, patch: ActorPatch) -> Write {
+        Write::UpdateActor(id, patch)
+    }
+
+    fn delete(id: u64) -> Write {
+        Write::DeleteActor(id)
+    }
+
+    fn written(written: Written) -> Option<Actor> {
+        written.into_actor()
+    }
+
+    fn page(
+        agency: &Agency,
+        principal: &Principal,
+        request: PageRequest,
+    ) -> Result<Page<Actor>, Error> {
+        agency.list_actors(principal, request)
+    }
+
+    fn get(agency: &Agency, principal: &Principal, id: u64) -> Result<Versioned<Actor>, Error> {
+        agency.actor_versioned(principal, id)
+    }
+}
 
 /// `GET /actors/search`
 pub async fn search(
@@ -48,5 +87,5 @@ pub async fn search(
             move |agency, p| agency.search_actors(p, &search),
         )
         .await?;
-    ok(&List::new(ACTORS.found, "total", &found, limited))
+    Ok(ok(&List::new(Actors::FOUND, "total", &found, limited))?)
 }

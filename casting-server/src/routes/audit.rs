@@ -5,10 +5,10 @@ use std::sync::Arc;
 use casting_core::{AuditEntry, Principal};
 use serde::Serialize;
 
-use crate::app::{App, Rows};
 use crate::http::error::ApiError;
 use crate::http::query;
 use crate::http::response::{HttpResponse, ok};
+use crate::state::{App, Rows};
 
 /// `{"success": true, "entries": [...], "next": id or null}`: `next` is
 /// always there, as the log is always paged.
@@ -33,9 +33,9 @@ pub async fn list(
             move |agency, p| agency.audit(p, &request),
         )
         .await?;
-    ok(&Entries {
+    Ok(ok(&Entries {
         success: true,
         entries: page.entries,
         next: page.next,
-    })
+    })?)
 }

@@ -17,8 +17,6 @@
 //! 6749 section 5.2, `{"error": CODE, "error_description": TEXT}`, not the
 //! API's envelope, because token clients read that shape.
 
-use std::sync::{Arc, Mutex, PoisonError};
-
 use bytes::Bytes;
 use casting_core::Role;
 use http::request::Parts;
@@ -28,10 +26,10 @@ use hyper::body::Body;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::app::{App, ClientAddr};
-use crate::auth::dev::{DEV_AUDIENCE, DevIssuer};
+use crate::auth::dev::DEV_AUDIENCE;
 use crate::http::error::ApiError;
 use crate::http::response::{HttpResponse, json_bytes};
+use crate::state::{App, ClientAddr};
 
 /// The client secret of every development client. It is public: the
 /// endpoint's protection is that it exists in development mode only and
@@ -43,33 +41,6 @@ pub const DEV_CLIENT_PREFIX: &str = "casting-dev-";
 
 /// How long a granted token lives, in seconds.
 pub const DEV_GRANT_TTL: u64 = 3600;
-
-/// The development keys of the servers of this process, so the handler
-/// finds the private half of the key set its app verifies with. A registry
-/// rather than a field of `App`, to keep this development-only endpoint
-/// out of the application's state; keyed by the public key set, so servers
-/// of one process with different databases never mix their keys.
-static SIGNERS: Mutex<Vec<Arc<DevIssuer>>> = Mutex::new(Vec::new());
-
-/// Makes the development key `issuer` available to the token endpoint;
-/// called once by a server starting in development mode.
-pub fn register(issuer: Arc<DevIssuer>) {
-    // A plain list that no panic can leave half written.
-    let mut signers = SIGNERS.lock().unwrap_or_else(PoisonError::into_inner);
-    if !signers.iter().any(|s| s.jwks() == issuer.jwks()) {
-        signers.push(issuer);
-    }
-}
-
-/// The signer whose public key set is `jwks`.
-fn signer(jwks: &[u8]) -> Option<Arc<DevIssuer>> {
-    SIGNERS
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .iter()
-        .find(|s| s.jwks().as_bytes() == jwks)
-        .cloned()
-}
 
 /// Whether the request came from this machine. A request without a known
 /// address (one not made through the server's listener) is not.
@@ -140,10 +111,7 @@ where
     if !from_loopback(parts) {
         return Err(ApiError::NotFound);
     }
-    let signer = app
-        .dev_jwks()
-        .and_then(|jwks| signer(jwks))
-        .ok_or(ApiError::NotFound)?;
+    let signer = app.dev().ok_or(ApiError::NotFound)?.issuer();
     let limit = app.body_limit();
     let bytes = Limited::new(body, limit)
         .collect()

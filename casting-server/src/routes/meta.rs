@@ -5,10 +5,10 @@ use bytes::Bytes;
 use http::{HeaderValue, StatusCode, header};
 use http_body_util::Full;
 
-use crate::app::App;
 use crate::http::error::ApiError;
 use crate::http::response::{HttpResponse, json_bytes};
 use crate::http::router::Endpoint;
+use crate::state::App;
 
 /// The OpenAPI 3.1 description of every route, kept as a file beside the
 /// code; a test checks it against the route table.
@@ -60,8 +60,8 @@ pub fn public(app: &App, endpoint: Endpoint<'_>) -> Result<HttpResponse, ApiErro
         Endpoint::Ready => Ok(ready(app)),
         Endpoint::Docs => Ok(docs_page()),
         Endpoint::Jwks => app
-            .dev_jwks()
-            .map(|jwks| json_bytes(StatusCode::OK, jwks.clone()))
+            .dev()
+            .map(|dev| json_bytes(StatusCode::OK, dev.jwks().clone()))
             .ok_or(ApiError::NotFound),
         _ => Err(ApiError::NotFound),
     }

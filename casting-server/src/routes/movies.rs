@@ -3,35 +3,74 @@
 
 use std::sync::Arc;
 
-use casting_core::{Movie, MoviePatch, NewMovie, Principal, RecordKind, Write, Written};
+use casting_core::{
+    Agency, Error, InvalidField, Movie, MoviePatch, NewMovie, Page, PageRequest, Principal,
+    RecordKind, Versioned, Write, Written,
+};
+use serde_json::Value;
 
 use super::resource::{List, Resource};
-use crate::app::{App, Rows};
 use crate::http::error::ApiError;
 use crate::http::query;
 use crate::http::response::{HttpResponse, ok};
+use crate::state::{App, Rows};
 
 /// Movies, with the keys of the original service, spelling included (the
 /// trailing space of `movie changed to ` too: its clients match on it).
-pub const MOVIES: Resource<Movie, NewMovie, MoviePatch> = Resource {
-    path: "/movies",
-    kind: RecordKind::Movie,
-    one: "movie",
-    list: "movies",
-    total: "Total number of movies",
-    found: "movies",
-    added: "movie added",
-    added_message: "movie added successfully",
-    changed: "movie changed to ",
-    decode_new: NewMovie::from_json,
-    decode_patch: MoviePatch::from_json,
-    create: Write::CreateMovie,
-    update: Write::UpdateMovie,
-    delete: Write::DeleteMovie,
-    written: Written::into_movie,
-    page: |agency, principal, page| agency.list_movies(principal, page),
-    get: |agency, principal, id| agency.movie_versioned(principal, id),
-};
+#[derive(Debug, Clone, Copy)]
+pub struct Movies;
+
+impl Resource for Movies {
+    type Record = Movie;
+    type New = NewMovie;
+    type Patch = MoviePatch;
+
+    const PATH: &'static str = "/movies";
+    const KIND: RecordKind = RecordKind::Movie;
+    const ONE: &'static str = "movie";
+    const LIST: &'static str = "movies";
+    const TOTAL: &'static str = "Total number of movies";
+    const FOUND: &'static str = "movies";
+    const ADDED: &'static str = "movie added";
+    const ADDED_MESSAGE: &'static str = "movie added successfully";
+    const CHANGED: &'static str = "movie changed to ";
+
+    fn decode_new(body: &Value) -> Result<NewMovie, InvalidField> {
+        NewMovie::from_json(body)
+    }
+
+    fn decode_patch(body: &Value) -> Result<MoviePatch, InvalidField> {
+        MoviePatch::from_json(body)
+    }
+
+    fn create(input: NewMovie) -> Write {
+        Write::CreateMovie(input)
+    }
+
+    fn update(id: u64, patch: MoviePatch) -> Write {
+        Write::UpdateMovie(id, patch)
+    }
+
+    fn delete(id: u64) -> Write {
+        Write::DeleteMovie(id)
+    }
+
+    fn written(written: Written) -> Option<Movie> {
+        written.into_movie()
+    }
+
+    fn page(
+        agency: &Agency,
+        principal: &Principal,
+        request: PageRequest,
+    ) -> Result<Page<Movie>, Error> {
+        agency.list_movies(principal, request)
+    }
+
+    fn get(agency: &Agency, principal: &Principal, id: u64) -> Result<Versioned<Movie>, Error> {
+        agency.movie_versioned(principal, id)
+    }
+}
 
 /// `GET /movies/search`
 pub async fn search(
@@ -48,5 +87,5 @@ pub async fn search(
             move |agency, p| agency.search_movies(p, &search),
         )
         .await?;
-    ok(&List::new(MOVIES.found, "total", &found, limited))
+    Ok(ok(&List::new(Movies::FOUND, "total", &found, limited))?)
 }

@@ -1,5 +1,5 @@
 //! The handlers movies and actors share: list, get, create, update and
-//! delete differ only in names and types, which a [`Resource`] holds.
+//! delete differ only in names and types, which a [`Resource`] names.
 
 use bytes::Bytes;
 use std::sync::Arc;
@@ -15,49 +15,78 @@ use serde::ser::{SerializeMap, Serializer};
 use serde_json::Value;
 
 use super::{id, unprocessable};
-use crate::app::{App, Rows};
 use crate::http::error::ApiError;
 use crate::http::etag::{etag, if_match};
 use crate::http::response::{HttpResponse, created, ok};
 use crate::http::{body, query};
+use crate::state::{App, Rows};
 
 /// What tells one kind of record from another: its path, the verbatim keys
-/// of the original service's bodies, and the core calls that serve it.
-pub struct Resource<R, N, P> {
+/// of the original service's bodies, and the core calls that serve it. The
+/// handlers below are written once over it.
+pub trait Resource: 'static {
+    /// The record, as read and as a write answers with it.
+    type Record: Serialize + Identified + Send + 'static;
+    /// A create body, validated.
+    type New;
+    /// An update body, validated.
+    type Patch;
+
     /// The collection path, such as `/movies`.
-    pub path: &'static str,
+    const PATH: &'static str;
     /// The kind of record.
-    pub kind: RecordKind,
+    const KIND: RecordKind;
     /// The key of one record, such as `movie`.
-    pub one: &'static str,
+    const ONE: &'static str;
     /// The key of the list in a plain list, such as `All Actors`.
-    pub list: &'static str,
+    const LIST: &'static str;
     /// The key of the total in a plain list.
-    pub total: &'static str,
+    const TOTAL: &'static str;
     /// The key of the list in a search.
-    pub found: &'static str,
+    const FOUND: &'static str;
     /// The key of the record a create answers with.
-    pub added: &'static str,
+    const ADDED: &'static str;
     /// The message of a create.
-    pub added_message: &'static str,
+    const ADDED_MESSAGE: &'static str;
     /// The key of the record an update answers with.
-    pub changed: &'static str,
+    const CHANGED: &'static str;
+
     /// Reads a create body.
-    pub decode_new: fn(&Value) -> Result<N, InvalidField>,
+    ///
+    /// # Errors
+    /// The first field that breaks a rule.
+    fn decode_new(body: &Value) -> Result<Self::New, InvalidField>;
     /// Reads an update body.
-    pub decode_patch: fn(&Value) -> Result<P, InvalidField>,
+    ///
+    /// # Errors
+    /// The first field that breaks a rule.
+    fn decode_patch(body: &Value) -> Result<Self::Patch, InvalidField>;
     /// The write that creates.
-    pub create: fn(N) -> Write,
-    /// The write that updates.
-    pub update: fn(u64, P) -> Write,
-    /// The write that deletes.
-    pub delete: fn(u64) -> Write,
-    /// The record a create or update wrote.
-    pub written: fn(Written) -> Option<R>,
+    fn create(input: Self::New) -> Write;
+    /// The write that updates record `id`.
+    fn update(id: u64, patch: Self::Patch) -> Write;
+    /// The write that deletes record `id`.
+    fn delete(id: u64) -> Write;
+    /// The record a create or update wrote, if of this kind.
+    fn written(written: Written) -> Option<Self::Record>;
     /// A page of records.
-    pub page: fn(&Agency, &Principal, PageRequest) -> Result<Page<R>, Error>,
+    ///
+    /// # Errors
+    /// As the agency's list.
+    fn page(
+        agency: &Agency,
+        principal: &Principal,
+        request: PageRequest,
+    ) -> Result<Page<Self::Record>, Error>;
     /// One record, with its version.
-    pub get: fn(&Agency, &Principal, u64) -> Result<Versioned<R>, Error>,
+    ///
+    /// # Errors
+    /// As the agency's get.
+    fn get(
+        agency: &Agency,
+        principal: &Principal,
+        id: u64,
+    ) -> Result<Versioned<Self::Record>, Error>;
 }
 
 /// `{"success": true, ["message": M,] KEY: record}`, with the key chosen at
@@ -129,143 +158,127 @@ struct Deleted {
     deleted: u64,
 }
 
-impl<R, N, P> Resource<R, N, P>
-where
-    R: Serialize + Send + 'static,
-{
-    /// `GET /things`
-    pub async fn list(
-        &self,
-        app: &App,
-        principal: &Arc<Principal>,
-        query: Option<&str>,
-    ) -> Result<HttpResponse, ApiError> {
-        let request = query::page(query)?;
-        let rows = request
-            .limit
-            .map_or(Rows::Table(self.kind), |limit| Rows::AtMost(limit.into()));
-        let page = self.page;
-        let found = app
-            .read(principal, rows, move |agency, p| page(agency, p, request))
-            .await?;
-        // A list's total is its table's size.
-        app.saw_table_size(self.kind, found.total);
-        ok(&List::new(
-            self.list,
-            self.total,
-            &found,
-            request.limit.is_some(),
-        ))
-    }
-
-    /// `GET /things/{id}`
-    pub async fn get(
-        &self,
-        app: &App,
-        principal: &Arc<Principal>,
-        raw_id: &str,
-    ) -> Result<HttpResponse, ApiError> {
-        let id = id(raw_id)?;
-        let get = self.get;
-        let found = app
-            .read(principal, Rows::AtMost(1), move |agency, p| {
-                get(agency, p, id)
-            })
-            .await?;
-        let mut response = ok(&One {
-            message: None,
-            key: self.one,
-            record: &found.record,
-        })?;
-        response
-            .headers_mut()
-            .insert(header::ETAG, etag(id, found.version));
-        Ok(response)
-    }
-
-    /// `POST /things`
-    pub async fn create<B>(
-        &self,
-        app: &App,
-        principal: &Arc<Principal>,
-        headers: &HeaderMap,
-        body: B,
-    ) -> Result<HttpResponse, ApiError>
-    where
-        B: Body<Data = Bytes> + Send,
-        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-        R: Identified,
-    {
-        let value = body::read_json(headers, body, app.body_limit()).await?;
-        let input = (self.decode_new)(&value).map_err(unprocessable)?;
-        let (record, _) = app
-            .write(principal, (self.create)(input), None, self.written)
-            .await?;
-        let location = format!("{}/{}", self.path, record.id());
-        created(
-            &One {
-                message: Some(self.added_message),
-                key: self.added,
-                record: &record,
-            },
-            location,
-        )
-    }
-
-    /// `PATCH /things/{id}`
-    pub async fn update<B>(
-        &self,
-        app: &App,
-        principal: &Arc<Principal>,
-        raw_id: &str,
-        headers: &HeaderMap,
-        body: B,
-    ) -> Result<HttpResponse, ApiError>
-    where
-        B: Body<Data = Bytes> + Send,
-        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-    {
-        let id = id(raw_id)?;
-        let value = body::read_json(headers, body, app.body_limit()).await?;
-        let patch = (self.decode_patch)(&value).map_err(unprocessable)?;
-        let condition = if_match(headers, id);
-        let (record, version) = app
-            .write(principal, (self.update)(id, patch), condition, self.written)
-            .await?;
-        let mut response = ok(&One {
-            message: Some("update successfull"),
-            key: self.changed,
-            record: &record,
-        })?;
-        response
-            .headers_mut()
-            .insert(header::ETAG, etag(id, version));
-        Ok(response)
-    }
-
-    /// `DELETE /things/{id}`
-    pub async fn delete(
-        &self,
-        app: &App,
-        principal: &Arc<Principal>,
-        raw_id: &str,
-        headers: &HeaderMap,
-    ) -> Result<HttpResponse, ApiError> {
-        let id = id(raw_id)?;
-        let condition = if_match(headers, id);
-        let (deleted, _) = app
-            .write(
-                principal,
-                (self.delete)(id),
-                condition,
-                Written::into_deleted,
-            )
-            .await?;
-        ok(&Deleted {
-            success: true,
-            deleted,
+/// `GET /things`
+pub async fn list<R: Resource>(
+    app: &App,
+    principal: &Arc<Principal>,
+    query: Option<&str>,
+) -> Result<HttpResponse, ApiError> {
+    let request = query::page(query)?;
+    let rows = request
+        .limit
+        .map_or(Rows::Table(R::KIND), |limit| Rows::AtMost(limit.into()));
+    let found = app
+        .read(principal, rows, move |agency, p| {
+            R::page(agency, p, request)
         })
-    }
+        .await?;
+    // A list's total is its table's size.
+    app.saw_table_size(R::KIND, found.total);
+    Ok(ok(&List::new(
+        R::LIST,
+        R::TOTAL,
+        &found,
+        request.limit.is_some(),
+    ))?)
+}
+
+/// `GET /things/{id}`
+pub async fn get<R: Resource>(
+    app: &App,
+    principal: &Arc<Principal>,
+    raw_id: &str,
+) -> Result<HttpResponse, ApiError> {
+    let id = id(raw_id)?;
+    let found = app
+        .read(principal, Rows::AtMost(1), move |agency, p| {
+            R::get(agency, p, id)
+        })
+        .await?;
+    let mut response = ok(&One {
+        message: None,
+        key: R::ONE,
+        record: &found.record,
+    })?;
+    response
+        .headers_mut()
+        .insert(header::ETAG, etag(id, found.version));
+    Ok(response)
+}
+
+/// `POST /things`
+pub async fn create<R: Resource, B>(
+    app: &App,
+    principal: &Arc<Principal>,
+    headers: &HeaderMap,
+    body: B,
+) -> Result<HttpResponse, ApiError>
+where
+    B: Body<Data = Bytes> + Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let value = body::read_json(headers, body, app.body_limit()).await?;
+    let input = R::decode_new(&value).map_err(unprocessable)?;
+    let (record, _) = app
+        .write(principal, R::create(input), None, R::written)
+        .await?;
+    let location = format!("{}/{}", R::PATH, record.id());
+    Ok(created(
+        &One {
+            message: Some(R::ADDED_MESSAGE),
+            key: R::ADDED,
+            record: &record,
+        },
+        location,
+    )?)
+}
+
+/// `PATCH /things/{id}`
+pub async fn update<R: Resource, B>(
+    app: &App,
+    principal: &Arc<Principal>,
+    raw_id: &str,
+    headers: &HeaderMap,
+    body: B,
+) -> Result<HttpResponse, ApiError>
+where
+    B: Body<Data = Bytes> + Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let id = id(raw_id)?;
+    let value = body::read_json(headers, body, app.body_limit()).await?;
+    let patch = R::decode_patch(&value).map_err(unprocessable)?;
+    let condition = if_match(headers, id);
+    let (record, version) = app
+        .write(principal, R::update(id, patch), condition, R::written)
+        .await?;
+    let mut response = ok(&One {
+        message: Some("update successfull"),
+        key: R::CHANGED,
+        record: &record,
+    })?;
+    response
+        .headers_mut()
+        .insert(header::ETAG, etag(id, version));
+    Ok(response)
+}
+
+/// `DELETE /things/{id}`
+pub async fn delete<R: Resource>(
+    app: &App,
+    principal: &Arc<Principal>,
+    raw_id: &str,
+    headers: &HeaderMap,
+) -> Result<HttpResponse, ApiError> {
+    let id = id(raw_id)?;
+    let condition = if_match(headers, id);
+    let (deleted, _) = app
+        .write(principal, R::delete(id), condition, Written::into_deleted)
+        .await?;
+    Ok(ok(&Deleted {
+        success: true,
+        deleted,
+    })?)
 }
 
 /// A record with an id, for the `Location` of a create.

@@ -1,13 +1,20 @@
-//! The harness: starts the real `casting-server` binary, reads the address and
-//! the development tokens it prints, and sends requests that come back as a
-//! [`Reply`] with the status, the headers and the body parsed as JSON.
+//! The harness: starts the server, reads the address and the development
+//! tokens it prints, and sends requests that come back as a [`Reply`] with
+//! the status, the headers and the body parsed as JSON.
+//!
+//! A server runs inside the test process, built from the same command line
+//! as the binary would be ([`casting_server::Application`]), unless the
+//! process itself is under test: its log, its signals, its exit, or a
+//! variable of its environment. [`Launch::process`] asks for the real
+//! binary; so do a working directory, variables, or a standard error set
+//! up to fail.
 
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Read};
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
@@ -110,32 +117,8 @@ fn create_database(admin: &str, name: &str) {
 /// How long a server may take to print `listening on`, or to exit when told.
 const PATIENCE: Duration = Duration::from_secs(20);
 
-/// Every variable the server reads, and the proxies its JWKS client would
-/// honour: removed from each child so a developer's shell cannot leak in.
-pub(crate) const SERVER_ENV: &[&str] = &[
-    "RUST_LOG",
-    "CASTING_BODY_LIMIT",
-    "CASTING_DEV_ALLOW_REMOTE",
-    "CASTING_AUTH_FAILURE_LIMIT",
-    "CASTING_GROUP_COMMIT",
-    "CASTING_RESPONSE_CACHE_BYTES",
-    "CASTING_BACKUP_DIR",
-    "CASTING_BACKUP_INTERVAL",
-    "CASTING_BACKUP_KEEP",
-    "JWT_ISSUER",
-    "JWKS_URL",
-    "API_AUDIENCE",
-    "ALGORITHMS",
-    "JWT_LEEWAY",
-    "CASTING_BIND",
-    "CASTING_DB",
-    "CASTING_DB_CONNECT_TIMEOUT",
-    "CASTING_LOG_FORMAT",
-    "CASTING_METRICS_BIND",
-    "CORS_ORIGINS",
-    "CASTING_DEV",
-    "AUTH0_DOMAIN",
-    "PORT",
+/// The proxies the server's key set client would honour.
+const PROXY_ENV: &[&str] = &[
     "HTTP_PROXY",
     "HTTPS_PROXY",
     "ALL_PROXY",
@@ -143,6 +126,30 @@ pub(crate) const SERVER_ENV: &[&str] = &[
     "https_proxy",
     "all_proxy",
 ];
+
+/// Every variable the server reads (taken from its flags' definition) and
+/// the proxies its key set client would honour: removed from each child so
+/// a developer's shell cannot leak in.
+pub(crate) fn server_env() -> &'static [String] {
+    static NAMES: OnceLock<Vec<String>> = OnceLock::new();
+    NAMES.get_or_init(|| {
+        let mut names = casting_server::config::variables();
+        names.extend(PROXY_ENV.iter().map(|name| (*name).to_owned()));
+        names
+    })
+}
+
+/// Whether this process's environment holds none of [`server_env`], so a
+/// server built inside it reads the same settings as a child cleared of
+/// them.
+fn clean_environment() -> bool {
+    static CLEAN: OnceLock<bool> = OnceLock::new();
+    *CLEAN.get_or_init(|| {
+        server_env()
+            .iter()
+            .all(|name| std::env::var_os(name).is_none())
+    })
+}
 
 /// The permissions of the built-in roles, as docs/auth0.md lists them.
 pub(crate) const ASSISTANT: &[&str] =
@@ -218,6 +225,7 @@ pub(crate) struct Launch {
     envs: Vec<(String, String)>,
     cwd: Option<PathBuf>,
     stderr: Stderr,
+    process: bool,
 }
 
 impl Launch {
@@ -272,9 +280,66 @@ impl Launch {
         self
     }
 
+    /// Runs the real binary as a child process: for a test of the process
+    /// itself (its log, signals, exit status).
+    pub(crate) fn process(mut self) -> Self {
+        self.process = true;
+        self
+    }
+
+    /// Whether the server can run inside the test process: nothing asks
+    /// for the process, and nothing of its environment differs from ours.
+    fn in_process(&self) -> bool {
+        crate::IN_PROCESS
+            && !self.process
+            && self.envs.is_empty()
+            && self.cwd.is_none()
+            && self.stderr == Stderr::Read
+            && clean_environment()
+    }
+
+    /// Builds the server inside the test process and serves it on a task of
+    /// the test's runtime; what it would print comes back as its lines.
+    async fn start_in_process(&self) -> Result<Server, String> {
+        use clap::Parser as _;
+        let argv = std::iter::once(OsString::from("casting-server")).chain(self.args.clone());
+        let cli = casting_server::config::Cli::try_parse_from(argv)
+            .map_err(|e| format!("args {:?}: {e}", self.args))?;
+        assert!(
+            cli.command.is_none(),
+            "a subcommand runs as a process: use run_to_exit"
+        );
+        let settings =
+            casting_server::config::Settings::resolve(&cli.serve, cli.db, cli.db_connect_timeout)
+                .map_err(|e| format!("args {:?}: {e}", self.args))?;
+        let application = casting_server::Application::build(settings)
+            .await
+            .map_err(|e| format!("args {:?}: {e}", self.args))?;
+        let stdout: Vec<String> = application.banner().lines().map(str::to_owned).collect();
+        let addr = application.addr().expect("a bound address");
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            application
+                .run_until_stopped(async {
+                    let _ = stopped.await;
+                })
+                .await
+                .map_err(|e| e.to_string())
+        });
+        Ok(Server {
+            running: Running::Task {
+                stop: Mutex::new(Some(stop)),
+                task: Some(task),
+            },
+            addr: connectable(&addr.to_string()),
+            stdout,
+            launch: self.clone(),
+        })
+    }
+
     fn command(&self) -> Command {
         let mut command = Command::new(BIN);
-        for key in SERVER_ENV {
+        for key in server_env() {
             command.env_remove(key);
         }
         command
@@ -309,6 +374,9 @@ impl Launch {
     /// Starts the server and waits for its `listening on` line, or says
     /// what it printed when it exits or stays silent instead.
     pub(crate) async fn try_start(&self) -> Result<Server, String> {
+        if self.in_process() {
+            return self.start_in_process().await;
+        }
         let mut child = self
             .command()
             .spawn()
@@ -330,11 +398,13 @@ impl Launch {
             }
         });
         let mut server = Server {
-            child,
+            running: Running::Process {
+                child,
+                stderr,
+                _unread: unread,
+            },
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             stdout: Vec::new(),
-            stderr,
-            _unread: unread,
             launch: self.clone(),
         };
         let deadline = tokio::time::Instant::now() + PATIENCE;
@@ -455,27 +525,57 @@ fn connectable(printed: &str) -> SocketAddr {
     }
 }
 
-/// A running server, killed when dropped.
+/// How a server under test runs.
+enum Running {
+    /// The binary, as a child process.
+    Process {
+        child: Child,
+        /// Its standard error, as read so far.
+        stderr: Arc<Mutex<String>>,
+        /// Standard error held open and never read, for [`Stderr::Unread`].
+        _unread: Option<std::process::ChildStderr>,
+    },
+    /// Inside the test process, on a task of the test's runtime.
+    Task {
+        /// Sent, or dropped, to stop it as SIGTERM would.
+        stop: Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
+        /// The server; its result is the run's.
+        task: Option<tokio::task::JoinHandle<Result<(), String>>>,
+    },
+}
+
+/// A running server, stopped when dropped (a process is killed).
 pub(crate) struct Server {
-    child: Child,
+    running: Running,
     /// Where to connect.
     pub(crate) addr: SocketAddr,
     /// The lines printed on standard output up to `listening on`, included.
     pub(crate) stdout: Vec<String>,
-    stderr: Arc<Mutex<String>>,
-    /// Standard error held open and never read, for [`Stderr::Unread`].
-    _unread: Option<std::process::ChildStderr>,
     launch: Launch,
 }
+
+/// Why a test of a server inside the test process cannot do what it asks.
+const NEEDS_PROCESS: &str = "this server runs inside the test process; a test of its log, signals or process starts it with Launch::process()";
 
 impl Server {
     pub(crate) fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
 
+    /// The child process; panics for a server inside the test process.
+    fn child(&self) -> &Child {
+        match &self.running {
+            Running::Process { child, .. } => child,
+            Running::Task { .. } => panic!("{NEEDS_PROCESS}"),
+        }
+    }
+
     /// What the server logged so far.
     pub(crate) fn stderr(&self) -> String {
-        self.stderr.lock().expect("not poisoned").clone()
+        match &self.running {
+            Running::Process { stderr, .. } => stderr.lock().expect("not poisoned").clone(),
+            Running::Task { .. } => panic!("{NEEDS_PROCESS}"),
+        }
     }
 
     /// What the server logged, once `found` holds of it or after a few
@@ -495,7 +595,7 @@ impl Server {
     /// The process id.
     #[allow(dead_code)] // used by tests/faults
     pub(crate) fn pid(&self) -> u32 {
-        self.child.id()
+        self.child().id()
     }
 
     /// The development token printed for `role`.
@@ -507,19 +607,47 @@ impl Server {
             .map(|token| token.trim().to_owned())
     }
 
-    /// Sends a signal (`TERM`, `INT`) with the `kill` command.
+    /// Sends a signal (`TERM`, `INT`) with the `kill` command. A server
+    /// inside the test process takes `TERM` and `INT` as its stop.
     pub(crate) fn signal(&self, name: &str) {
+        if let Running::Task { stop, .. } = &self.running {
+            assert!(matches!(name, "TERM" | "INT"), "SIG{name}: {NEEDS_PROCESS}");
+            if let Some(stop) = stop.lock().expect("not poisoned").take() {
+                let _ = stop.send(());
+            }
+            return;
+        }
         let status = Command::new("kill")
             .arg(format!("-{name}"))
-            .arg(self.child.id().to_string())
+            .arg(self.child().id().to_string())
             .status()
             .expect("run kill");
         assert!(status.success(), "kill -{name} failed");
     }
 
-    /// Waits for the process to exit.
+    /// Waits for the process (or the task) to exit.
     pub(crate) async fn wait_exit(&mut self, patience: Duration) -> Option<ExitStatus> {
-        wait_child(&mut self.child, patience).await
+        match &mut self.running {
+            Running::Process { child, .. } => wait_child(child, patience).await,
+            Running::Task { task, .. } => {
+                use std::os::unix::process::ExitStatusExt as _;
+                let handle = task.as_mut()?;
+                let result = tokio::time::timeout(patience, handle).await.ok()?;
+                task.take();
+                let code = match result {
+                    Ok(Ok(())) => 0,
+                    Ok(Err(error)) => {
+                        eprintln!("the server stopped with an error: {error}");
+                        1
+                    }
+                    Err(panic) => {
+                        eprintln!("the server task failed: {panic}");
+                        101
+                    }
+                };
+                Some(ExitStatus::from_raw(code << 8))
+            }
+        }
     }
 
     /// SIGTERM, then the exit status; panics when it does not exit in time.
@@ -527,10 +655,7 @@ impl Server {
         self.signal("TERM");
         match self.wait_exit(PATIENCE).await {
             Some(status) => status,
-            None => panic!(
-                "the server did not exit within {PATIENCE:?} of SIGTERM\nstderr: {}",
-                self.stderr()
-            ),
+            None => panic!("the server did not exit within {PATIENCE:?} of SIGTERM"),
         }
     }
 
@@ -553,8 +678,18 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        match &mut self.running {
+            Running::Process { child, .. } => {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+            // Stopped as by SIGTERM; the runtime ends it with the test.
+            Running::Task { stop, .. } => {
+                if let Some(stop) = stop.lock().expect("not poisoned").take() {
+                    let _ = stop.send(());
+                }
+            }
+        }
     }
 }
 
@@ -605,9 +740,20 @@ pub(crate) async fn spawn_app() -> TestApp {
 
 /// A development-mode server with a fresh database and more arguments.
 pub(crate) async fn spawn_dev_app_with(extra: &[&str]) -> TestApp {
+    dev_app(|launch| launch.args(extra)).await
+}
+
+/// A development-mode server with a fresh database, as a process of its
+/// own: for a test of its log, signals or exit.
+pub(crate) async fn spawn_process_app() -> TestApp {
+    dev_app(Launch::process).await
+}
+
+/// A development-mode server with a fresh database, started as `launch`
+/// makes it of the default launch.
+async fn dev_app(launch: impl FnOnce(Launch) -> Launch) -> TestApp {
     let dir = tempfile::tempdir().expect("temporary directory");
-    let server = Launch::dev(&dir.path().join("casting.redb"))
-        .args(extra)
+    let server = launch(Launch::dev(&dir.path().join("casting.redb")))
         .start()
         .await;
     let tokens = dev_tokens(&server);
@@ -654,11 +800,31 @@ pub(crate) async fn spawn_app_with_jwks_url(
     jwks_url: &str,
     extra: &[&str],
 ) -> TestApp {
+    verifying_app(issuer, jwks_url, |launch| launch.args(extra)).await
+}
+
+/// A server verifying the tokens of `issuer`, with more arguments, as a
+/// process of its own: for a test of its log, signals or exit.
+pub(crate) async fn spawn_process_app_with(issuer: MockIssuer, extra: &[&str]) -> TestApp {
+    let jwks_url = issuer.jwks_url();
+    verifying_app(issuer, &jwks_url, |launch| launch.args(extra).process()).await
+}
+
+/// A server verifying the tokens of `issuer` with the key set at
+/// `jwks_url`, started as `launch` makes it of the default launch.
+async fn verifying_app(
+    issuer: MockIssuer,
+    jwks_url: &str,
+    launch: impl FnOnce(Launch) -> Launch,
+) -> TestApp {
     let dir = tempfile::tempdir().expect("temporary directory");
-    let server = Launch::verifying(&issuer, jwks_url, &dir.path().join("casting.redb"))
-        .args(extra)
-        .start()
-        .await;
+    let server = launch(Launch::verifying(
+        &issuer,
+        jwks_url,
+        &dir.path().join("casting.redb"),
+    ))
+    .start()
+    .await;
     let tokens = Tokens {
         assistant: issuer.token(ASSISTANT),
         director: issuer.token(DIRECTOR),

@@ -1,9 +1,15 @@
-//! The black-box suite of `casting-server`: every test starts the real binary
-//! on `127.0.0.1:0` and speaks HTTP to it, as a client of docs/api.md would.
+//! The black-box suite of `casting-server`: every test starts the server on
+//! `127.0.0.1:0` and speaks HTTP to it, as a client of docs/api.md would;
+//! the server runs inside the test process unless the process itself is
+//! under test (its log, signals, exit), where it is the real binary.
 
 // clippy.toml allows these in `#[test]` functions only; the harness's helpers
 // are test code too, and a failed expectation there is a failed test.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
+
+/// Servers run inside this process unless a test asks for the binary
+/// (see `helpers`).
+const IN_PROCESS: bool = true;
 
 mod actors;
 mod audit;

@@ -10,6 +10,10 @@
 // are test code too, and a failed expectation there is a failed test.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+/// Every server here is the real binary: these tests kill it, fill its
+/// disk and cut its database, which only a process of its own survives.
+const IN_PROCESS: bool = false;
+
 // The harness is shared with `tests/api`, and this binary uses only part of it.
 #[allow(dead_code)]
 #[path = "../api/helpers.rs"]

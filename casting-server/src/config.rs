@@ -101,10 +101,10 @@ pub fn variables() -> Vec<String> {
     use clap::CommandFactory;
     fn walk(command: &clap::Command, found: &mut Vec<String>) {
         for arg in command.get_arguments() {
-            if let Some(name) = arg.get_env().and_then(|name| name.to_str()) {
-                if !found.iter().any(|known| known == name) {
-                    found.push(name.to_owned());
-                }
+            if let Some(name) = arg.get_env().and_then(|name| name.to_str())
+                && !found.iter().any(|known| known == name)
+            {
+                found.push(name.to_owned());
             }
         }
         for sub in command.get_subcommands() {

@@ -80,7 +80,8 @@ fn main() -> ExitCode {
     };
     report(runtime.block_on(async {
         ignore_file_size_signal();
-        casting_server::serve(settings, shutdown_signal()).await
+        let shutdown = shutdown_signal();
+        casting_server::serve(settings, shutdown).await
     }))
 }
 
@@ -131,20 +132,30 @@ fn log_panics() {
     }));
 }
 
-/// Completes on the first SIGINT or SIGTERM.
-async fn shutdown_signal() {
+/// Catches SIGINT and SIGTERM from now on, and returns a future that
+/// completes on the first of them. The handlers are installed here, before
+/// the server prints that it listens: installed when the future is first
+/// polled, a signal sent right after that line would find the default
+/// action and end the process uncleanly.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     use tokio::signal::unix::{SignalKind, signal};
-    let terminate = async {
-        match signal(SignalKind::terminate()) {
-            Ok(mut stream) => {
-                stream.recv().await;
+    let terminate = signal(SignalKind::terminate());
+    let interrupt = signal(SignalKind::interrupt());
+    if let Err(error) = &terminate {
+        tracing::warn!(%error, "could not catch SIGTERM; SIGINT alone stops the server");
+    }
+    async move {
+        let wait = |stream: std::io::Result<tokio::signal::unix::Signal>| async move {
+            match stream {
+                Ok(mut stream) => {
+                    stream.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
             }
-            // Without a SIGTERM handler, SIGINT alone stops the server.
-            Err(_) => std::future::pending::<()>().await,
+        };
+        tokio::select! {
+            () = wait(terminate) => {}
+            () = wait(interrupt) => {}
         }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        () = terminate => {}
     }
 }

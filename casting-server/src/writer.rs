@@ -94,6 +94,16 @@ impl Writer {
     }
 }
 
+impl Drop for Writer {
+    /// A writer dropped without [`Writer::close`] (its server's runtime
+    /// torn down) still finishes the writes it holds and lets the store go
+    /// before the drop returns, so whoever opens the store next finds it
+    /// free.
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
 fn run(backend: &dyn Backend, jobs: &Receiver<Job>, max_batch: usize, metrics: &Metrics) {
     while let Ok(first) = jobs.recv() {
         let mut batch = vec![first];

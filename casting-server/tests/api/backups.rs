@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::helpers::{Exit, Launch, Server, TestApp, client, id_of, send, spawn_dev_app_with};
+use crate::helpers::{
+    Exit, Launch, Server, TestApp, client, id_of, send, spawn_dev_process_app_with,
+};
 
 /// How long a snapshot may take to show up on a machine under load.
 const PATIENCE: Duration = Duration::from_secs(20);
@@ -59,7 +61,8 @@ async fn with_backups(backups: &Path, extra: &[&str]) -> TestApp {
     let dir = backups.to_str().expect("a UTF-8 path");
     let mut args = vec!["--backup-dir", dir];
     args.extend_from_slice(extra);
-    spawn_dev_app_with(&args).await
+    // The snapshots are told by the log, and taken on SIGUSR1.
+    spawn_dev_process_app_with(&args).await
 }
 
 /// Runs `casting-server` with `args` to its end.
@@ -242,7 +245,7 @@ async fn sigterm_during_a_snapshot_exits_0_and_leaves_no_partial_file() {
 
 #[tokio::test]
 async fn sigusr1_without_a_backup_directory_is_ignored_and_the_server_goes_on() {
-    let mut app = spawn_dev_app_with(&[]).await;
+    let mut app = spawn_dev_process_app_with(&[]).await;
 
     app.server.signal("USR1");
     wait_until(&app.server, "the ignored signal logged", || {
@@ -366,7 +369,8 @@ struct TestAppOn(TestApp);
 
 impl TestAppOn {
     async fn start(db: &Path) -> Self {
-        let server = Launch::dev(db).start().await;
+        // A process: dropping it kills it, as a crash would.
+        let server = Launch::dev(db).process().start().await;
         let token = |role: &str| server.printed_token(role).expect("a printed token");
         let tokens = crate::helpers::Tokens {
             assistant: token("assistant"),

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{
     ASSISTANT, DIRECTOR, Launch, PRODUCER, TestApp, client, id_of, jwt_part, now, send, spawn_app,
-    spawn_app_with_issuer,
+    spawn_app_making_its_key, spawn_app_with_issuer,
 };
 
 /// The permissions claim of a token, sorted.
@@ -191,7 +191,7 @@ async fn the_dev_key_is_created_beside_the_database_readable_by_its_owner_only()
     if crate::helpers::embedded_only("the_dev_key_is_created_beside_the_database") {
         return;
     }
-    let app = spawn_app().await;
+    let app = spawn_app_making_its_key().await;
     let db = app.dir.path().join("casting.redb");
 
     let files = beside(&db);
@@ -395,8 +395,8 @@ async fn a_server_without_dev_prints_no_token_and_serves_no_jwks() {
 
 #[tokio::test]
 async fn dev_tokens_of_one_database_do_not_open_another() {
-    let first = spawn_app().await;
-    let second = spawn_app().await;
+    let first = spawn_app_making_its_key().await;
+    let second = spawn_app_making_its_key().await;
 
     let reply = second.get("/movies", &first.tokens.producer).await;
 

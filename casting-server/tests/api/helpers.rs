@@ -298,8 +298,11 @@ impl Launch {
             && clean_environment()
     }
 
-    /// Builds the server inside the test process and serves it on a task of
-    /// the test's runtime; what it would print comes back as its lines.
+    /// Builds the server inside the test process and serves it on a
+    /// runtime of its own, on a thread of its own, as `main` would: the
+    /// test's runtime stays the client's, and stopping the server (or
+    /// dropping it) waits for it to let its store go, as a process's exit
+    /// would.
     async fn start_in_process(&self) -> Result<Server, String> {
         use clap::Parser as _;
         let argv = std::iter::once(OsString::from("casting-server")).chain(self.args.clone());
@@ -312,27 +315,62 @@ impl Launch {
         let settings =
             casting_server::config::Settings::resolve(&cli.serve, cli.db, cli.db_connect_timeout)
                 .map_err(|e| format!("args {:?}: {e}", self.args))?;
-        let application = casting_server::Application::build(settings)
-            .await
-            .map_err(|e| format!("args {:?}: {e}", self.args))?;
-        let stdout: Vec<String> = application.banner().lines().map(str::to_owned).collect();
-        let addr = application.addr().expect("a bound address");
+        let (started, start) = tokio::sync::oneshot::channel();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            application
-                .run_until_stopped(async {
-                    let _ = stopped.await;
+        let (kill, killed) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("casting-server".into())
+            .spawn(move || {
+                let runtime = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .enable_all()
+                    .build()
+                    .map_err(|e| e.to_string())?;
+                runtime.block_on(async move {
+                    let application = match casting_server::Application::build(settings).await {
+                        Ok(application) => application,
+                        Err(error) => {
+                            let _ = started.send(Err(error.to_string()));
+                            return Ok(());
+                        }
+                    };
+                    let addr = application.addr().map_err(|e| e.to_string())?;
+                    let banner = application.banner().to_owned();
+                    if started.send(Ok((addr, banner))).is_err() {
+                        return Ok(());
+                    }
+                    let run = application.run_until_stopped(async {
+                        let _ = stopped.await;
+                    });
+                    tokio::select! {
+                        result = run => result.map_err(|e| e.to_string()),
+                        // Killed: the runtime, dropped as the thread ends,
+                        // drops every connection as a killed process would.
+                        _ = killed => Ok(()),
+                    }
                 })
-                .await
-                .map_err(|e| e.to_string())
-        });
+            })
+            .expect("spawn the server's thread");
+        let (addr, banner) = match start.await {
+            Ok(Ok(started)) => started,
+            Ok(Err(error)) => return Err(format!("args {:?}: {error}", self.args)),
+            Err(_) => {
+                let failure = match thread.join() {
+                    Ok(Err(error)) => error,
+                    Ok(Ok(())) => "it stopped before it started".to_owned(),
+                    Err(_) => "its thread panicked".to_owned(),
+                };
+                return Err(format!("args {:?}: {failure}", self.args));
+            }
+        };
         Ok(Server {
-            running: Running::Task {
+            running: Running::Thread {
                 stop: Mutex::new(Some(stop)),
-                task: Some(task),
+                kill: Some(kill),
+                thread: Some(thread),
             },
             addr: connectable(&addr.to_string()),
-            stdout,
+            stdout: banner.lines().map(str::to_owned).collect(),
             launch: self.clone(),
         })
     }
@@ -535,16 +573,18 @@ enum Running {
         /// Standard error held open and never read, for [`Stderr::Unread`].
         _unread: Option<std::process::ChildStderr>,
     },
-    /// Inside the test process, on a task of the test's runtime.
-    Task {
+    /// Inside the test process, on a runtime and a thread of its own.
+    Thread {
         /// Sent, or dropped, to stop it as SIGTERM would.
         stop: Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
-        /// The server; its result is the run's.
-        task: Option<tokio::task::JoinHandle<Result<(), String>>>,
+        /// Sent, or dropped, to stop it at once as SIGKILL would.
+        kill: Option<tokio::sync::oneshot::Sender<()>>,
+        /// The server's thread; its result is the run's.
+        thread: Option<std::thread::JoinHandle<Result<(), String>>>,
     },
 }
 
-/// A running server, stopped when dropped (a process is killed).
+/// A running server, killed when dropped.
 pub(crate) struct Server {
     running: Running,
     /// Where to connect.
@@ -566,7 +606,7 @@ impl Server {
     fn child(&self) -> &Child {
         match &self.running {
             Running::Process { child, .. } => child,
-            Running::Task { .. } => panic!("{NEEDS_PROCESS}"),
+            Running::Thread { .. } => panic!("{NEEDS_PROCESS}"),
         }
     }
 
@@ -574,7 +614,7 @@ impl Server {
     pub(crate) fn stderr(&self) -> String {
         match &self.running {
             Running::Process { stderr, .. } => stderr.lock().expect("not poisoned").clone(),
-            Running::Task { .. } => panic!("{NEEDS_PROCESS}"),
+            Running::Thread { .. } => panic!("{NEEDS_PROCESS}"),
         }
     }
 
@@ -610,7 +650,7 @@ impl Server {
     /// Sends a signal (`TERM`, `INT`) with the `kill` command. A server
     /// inside the test process takes `TERM` and `INT` as its stop.
     pub(crate) fn signal(&self, name: &str) {
-        if let Running::Task { stop, .. } = &self.running {
+        if let Running::Thread { stop, .. } = &self.running {
             assert!(matches!(name, "TERM" | "INT"), "SIG{name}: {NEEDS_PROCESS}");
             if let Some(stop) = stop.lock().expect("not poisoned").take() {
                 let _ = stop.send(());
@@ -629,21 +669,22 @@ impl Server {
     pub(crate) async fn wait_exit(&mut self, patience: Duration) -> Option<ExitStatus> {
         match &mut self.running {
             Running::Process { child, .. } => wait_child(child, patience).await,
-            Running::Task { task, .. } => {
+            Running::Thread { thread, .. } => {
                 use std::os::unix::process::ExitStatusExt as _;
-                let handle = task.as_mut()?;
-                let result = tokio::time::timeout(patience, handle).await.ok()?;
-                task.take();
-                let code = match result {
+                let deadline = Instant::now() + patience;
+                while !thread.as_ref()?.is_finished() {
+                    if Instant::now() >= deadline {
+                        return None;
+                    }
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+                let code = match thread.take()?.join() {
                     Ok(Ok(())) => 0,
                     Ok(Err(error)) => {
                         eprintln!("the server stopped with an error: {error}");
                         1
                     }
-                    Err(panic) => {
-                        eprintln!("the server task failed: {panic}");
-                        101
-                    }
+                    Err(_) => 101,
                 };
                 Some(ExitStatus::from_raw(code << 8))
             }
@@ -683,10 +724,13 @@ impl Drop for Server {
                 let _ = child.kill();
                 let _ = child.wait();
             }
-            // Stopped as by SIGTERM; the runtime ends it with the test.
-            Running::Task { stop, .. } => {
-                if let Some(stop) = stop.lock().expect("not poisoned").take() {
-                    let _ = stop.send(());
+            // Stopped at once, as a killed process, and waited for, so that
+            // its store is free once it is gone. Not gracefully: a graceful
+            // stop would wait on clients of this very thread.
+            Running::Thread { kill, thread, .. } => {
+                drop(kill.take());
+                if let Some(thread) = thread.take() {
+                    let _ = thread.join();
                 }
             }
         }
@@ -711,10 +755,13 @@ pub(crate) struct TestApp {
     pub(crate) dir: TempDir,
 }
 
-/// A client that goes straight to the server: no proxy, no redirects.
+/// A client that goes straight to the server: no proxy, no redirects, and
+/// no certificate roots, which it never needs over plain HTTP and which
+/// cost more to load than a test's requests.
 pub(crate) fn client() -> Client {
     Client::builder()
         .no_proxy()
+        .tls_certs_only([])
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(60))
         .build()
@@ -726,6 +773,7 @@ pub(crate) fn client() -> Client {
 pub(crate) fn unpooled_client() -> Client {
     Client::builder()
         .no_proxy()
+        .tls_certs_only([])
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(60))
         .pool_max_idle_per_host(0)
@@ -746,16 +794,46 @@ pub(crate) async fn spawn_dev_app_with(extra: &[&str]) -> TestApp {
 /// A development-mode server with a fresh database, as a process of its
 /// own: for a test of its log, signals or exit.
 pub(crate) async fn spawn_process_app() -> TestApp {
-    dev_app(Launch::process).await
+    spawn_dev_process_app_with(&[]).await
+}
+
+/// [`spawn_process_app`] with more arguments.
+pub(crate) async fn spawn_dev_process_app_with(extra: &[&str]) -> TestApp {
+    dev_app(|launch| launch.args(extra).process()).await
+}
+
+/// A development-mode server with a fresh database that makes its own
+/// key, as a first start does: for a test of that key.
+pub(crate) async fn spawn_app_making_its_key() -> TestApp {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let server = Launch::dev(&dir.path().join("casting.redb")).start().await;
+    dev_test_app(server, dir)
+}
+
+/// A development key made once for the whole suite: making an RSA key
+/// costs more CPU than the rest of a test, and a fresh database with a
+/// key already beside it is what a server finds on its second start.
+fn shared_dev_key() -> &'static str {
+    static PEM: OnceLock<String> = OnceLock::new();
+    PEM.get_or_init(|| casting_server::auth::dev::DevIssuer::generate_pem().expect("an RSA key"))
 }
 
 /// A development-mode server with a fresh database, started as `launch`
-/// makes it of the default launch.
+/// makes it of the default launch. Its key is [`shared_dev_key`], placed
+/// beside the redb file (over PostgreSQL, the server makes its own).
 async fn dev_app(launch: impl FnOnce(Launch) -> Launch) -> TestApp {
     let dir = tempfile::tempdir().expect("temporary directory");
-    let server = launch(Launch::dev(&dir.path().join("casting.redb")))
-        .start()
-        .await;
+    let db = dir.path().join("casting.redb");
+    if !over_postgres() {
+        std::fs::write(casting_server::auth::dev::key_path(&db), shared_dev_key())
+            .expect("write the development key");
+    }
+    let server = launch(Launch::dev(&db)).start().await;
+    dev_test_app(server, dir)
+}
+
+/// The app of a development-mode `server` whose database is in `dir`.
+fn dev_test_app(server: Server, dir: TempDir) -> TestApp {
     let tokens = dev_tokens(&server);
     TestApp {
         server,

@@ -8,10 +8,11 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use tokio::task::JoinSet;
 
-use crate::helpers::{Launch, Server, Stderr, client, send, spawn_app_with_issuer};
+use crate::helpers::{Launch, Server, Stderr, client, send, spawn_process_app_with};
 
+/// A development server whose log is under test: a process of its own.
 async fn dev_server(db: &Path, stderr: Stderr) -> Server {
-    Launch::dev(db).stderr(stderr).start().await
+    Launch::dev(db).stderr(stderr).process().start().await
 }
 
 /// Sends `count` requests, eight at a time, and fails unless every one is
@@ -115,6 +116,7 @@ async fn a_key_set_that_cannot_be_fetched_is_logged_with_its_cause() {
         &format!("http://127.0.0.1:{port}/jwks.json"),
         &dir.path().join("casting.redb"),
     )
+    .process()
     .start()
     .await;
 
@@ -154,7 +156,7 @@ async fn an_invalid_rust_log_is_reported_not_replaced() {
 
 #[tokio::test]
 async fn startup_logs_the_configuration_in_force() {
-    let app = spawn_app_with_issuer().await;
+    let app = spawn_process_app_with(crate::mock_issuer::MockIssuer::start(), &[]).await;
 
     let log = app.server.log_once(|log| log.contains("serving")).await;
     let line = log
@@ -180,7 +182,7 @@ async fn startup_logs_the_configuration_in_force() {
 
 #[tokio::test]
 async fn a_refused_token_is_logged_with_its_reason_and_never_the_token() {
-    let app = spawn_app_with_issuer().await;
+    let app = spawn_process_app_with(crate::mock_issuer::MockIssuer::start(), &[]).await;
     let mut claims = app.issuer().claims(&["get:movies"]);
     claims["aud"] = json!("https://another-api.example");
     let token = app.issuer().sign(&claims);

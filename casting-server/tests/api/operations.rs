@@ -6,7 +6,10 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, client, send, spawn_app, spawn_app_with, spawn_dev_app_with};
+use crate::helpers::{
+    TestApp, client, send, spawn_app, spawn_app_with, spawn_dev_app_with,
+    spawn_dev_process_app_with, spawn_process_app,
+};
 use crate::mock_issuer::{MockIssuer, Mode};
 
 /// The server's log once it holds `needle`, within a few seconds: lines are
@@ -66,7 +69,7 @@ async fn every_answer_carries_a_request_id_errors_included() {
 
 #[tokio::test]
 async fn the_access_line_names_the_route_template_and_never_the_raw_path_or_token() {
-    let app = spawn_app().await;
+    let app = spawn_process_app().await;
     let movie = app.create_movie("Universe", "2010-10-13").await;
     let path = format!("/movies/{}?secret=hunter2", movie["id"]);
 
@@ -99,7 +102,7 @@ async fn the_access_line_names_the_route_template_and_never_the_raw_path_or_toke
 
 #[tokio::test]
 async fn json_logs_are_one_object_per_line_with_the_request_id() {
-    let app = spawn_dev_app_with(&["--log-format", "json"]).await;
+    let app = spawn_dev_process_app_with(&["--log-format", "json"]).await;
 
     send(
         app.request(Method::GET, "/health")

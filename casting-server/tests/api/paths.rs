@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::helpers::{TestApp, id_of, spawn_app};
+use crate::helpers::{TestApp, id_of, spawn_app, spawn_process_app};
 
 /// An answer read off the wire.
 #[derive(Debug)]
@@ -184,7 +184,7 @@ const NO_SUCH_ID: &[&str] = &[
 
 #[tokio::test]
 async fn an_id_that_names_no_record_is_a_404_for_every_method() {
-    let app = spawn_app().await;
+    let app = spawn_process_app().await;
     one_of_each(&app).await;
     let token = Some(app.tokens.producer.as_str());
     let patches = [
@@ -227,7 +227,7 @@ async fn an_id_spelled_otherwise_is_a_404_or_names_that_record() {
 
 #[tokio::test]
 async fn paths_that_are_no_route_are_a_404_with_or_without_a_token() {
-    let app = spawn_app().await;
+    let app = spawn_process_app().await;
     one_of_each(&app).await;
 
     for target in [
@@ -268,7 +268,7 @@ async fn paths_that_are_no_route_are_a_404_with_or_without_a_token() {
 
 #[tokio::test]
 async fn a_long_path_is_a_404_and_a_very_long_one_is_refused_by_the_http_layer() {
-    let app = spawn_app().await;
+    let app = spawn_process_app().await;
     let token = Some(app.tokens.producer.as_str());
 
     // 10 KB: an id too long for any integer, and a path that is no route.
@@ -303,7 +303,7 @@ async fn a_long_path_is_a_404_and_a_very_long_one_is_refused_by_the_http_layer()
 
 #[tokio::test]
 async fn a_target_hyper_cannot_parse_is_a_4xx_and_the_server_serves_on() {
-    let app = spawn_app().await;
+    let app = spawn_process_app().await;
     let addr = app.server.addr;
 
     for head in [
@@ -334,7 +334,7 @@ async fn a_target_hyper_cannot_parse_is_a_4xx_and_the_server_serves_on() {
 
 #[tokio::test]
 async fn repeated_parameters_are_a_400_and_odd_unknown_ones_are_ignored() {
-    let app = spawn_app().await;
+    let app = spawn_process_app().await;
     one_of_each(&app).await;
     let token = Some(app.tokens.assistant.as_str());
 

@@ -12,7 +12,7 @@ use serde_json::json;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
-use crate::helpers::{id_of, ids, read_head, spawn_app};
+use crate::helpers::{id_of, ids, read_head, spawn_process_app};
 
 /// A POST /movies whose head is sent and answered with `100 Continue`.
 async fn start_post(addr: SocketAddr, token: &str, title: &str) -> (TcpStream, String) {
@@ -37,7 +37,7 @@ async fn start_post(addr: SocketAddr, token: &str, title: &str) -> (TcpStream, S
 
 #[tokio::test]
 async fn sigterm_lets_in_flight_requests_finish_with_200() {
-    let app = spawn_app().await;
+    let app = spawn_process_app().await;
     let mut in_flight = Vec::new();
     for n in 0..3 {
         in_flight.push(
@@ -67,7 +67,7 @@ async fn sigterm_lets_in_flight_requests_finish_with_200() {
 
 #[tokio::test]
 async fn sigterm_with_requests_in_flight_still_exits_0() {
-    let mut app = spawn_app().await;
+    let mut app = spawn_process_app().await;
     let (mut stream, body) = start_post(app.server.addr, &app.tokens.producer, "In flight").await;
 
     app.server.signal("TERM");
@@ -83,7 +83,7 @@ async fn sigterm_with_requests_in_flight_still_exits_0() {
 
 #[tokio::test]
 async fn writes_finished_during_shutdown_are_there_after_restart() {
-    let mut app = spawn_app().await;
+    let mut app = spawn_process_app().await;
     let before = id_of(&app.create_movie("Before", "2010-10-13").await);
     let (mut stream, body) = start_post(app.server.addr, &app.tokens.producer, "During").await;
 
@@ -105,7 +105,7 @@ async fn writes_finished_during_shutdown_are_there_after_restart() {
 
 #[tokio::test]
 async fn sigterm_exits_0() {
-    let mut app = spawn_app().await;
+    let mut app = spawn_process_app().await;
 
     let status = app.server.terminate().await;
 
@@ -114,7 +114,7 @@ async fn sigterm_exits_0() {
 
 #[tokio::test]
 async fn sigint_exits_0() {
-    let mut app = spawn_app().await;
+    let mut app = spawn_process_app().await;
 
     app.server.signal("INT");
     let status = app.server.wait_exit(Duration::from_secs(20)).await;
@@ -124,7 +124,7 @@ async fn sigint_exits_0() {
 
 #[tokio::test]
 async fn an_idle_keep_alive_connection_does_not_hold_up_shutdown() {
-    let mut app = spawn_app().await;
+    let mut app = spawn_process_app().await;
     // The pooled connection stays open and idle after this.
     app.get("/movies", &app.tokens.assistant).await.ok();
 
@@ -136,7 +136,7 @@ async fn an_idle_keep_alive_connection_does_not_hold_up_shutdown() {
 
 #[tokio::test]
 async fn data_written_before_sigterm_is_there_after_restart() {
-    let mut app = spawn_app().await;
+    let mut app = spawn_process_app().await;
     let movie = app.create_movie("Universe", "2010-10-13").await;
 
     app.server.restart().await;
@@ -146,7 +146,7 @@ async fn data_written_before_sigterm_is_there_after_restart() {
 
 #[tokio::test]
 async fn after_sigterm_the_server_stops_listening() {
-    let mut app = spawn_app().await;
+    let mut app = spawn_process_app().await;
     let addr = app.server.addr;
 
     let status = app.server.terminate().await;
@@ -160,7 +160,7 @@ async fn after_sigterm_the_server_stops_listening() {
 
 #[tokio::test]
 async fn after_sigterm_new_connections_are_not_served() {
-    let app = spawn_app().await;
+    let app = spawn_process_app().await;
     let (mut stream, body) = start_post(app.server.addr, &app.tokens.producer, "In flight").await;
 
     app.server.signal("TERM");
@@ -203,7 +203,7 @@ async fn after_sigterm_new_connections_are_not_served() {
 async fn sigterm_exits_0_while_the_key_set_fetch_hangs() {
     let issuer = crate::mock_issuer::MockIssuer::start();
     issuer.set_mode(crate::mock_issuer::Mode::Hang);
-    let mut app = crate::helpers::spawn_app_with(issuer, &[]).await;
+    let mut app = crate::helpers::spawn_process_app_with(issuer, &[]).await;
 
     app.server.signal("TERM");
     let status = app.server.wait_exit(Duration::from_secs(10)).await;

@@ -1,8 +1,8 @@
 //! A valid store file to damage, and every operation of the store to run on
-//! the damaged copy. Shared, through `#[path]`, by `tests/damaged_file.rs`
-//! (a deterministic sweep of damage) and the `store_file` check of
-//! `tests/fuzz_corpus.rs` (damage the fuzzer chooses), so both run the same
-//! operations and hold them to the same rules.
+//! the damaged copy. Shared by `casting-core/tests/damaged_file.rs` (a
+//! deterministic sweep of damage) and the `store_file` check
+//! ([`crate::checks::store_file`], damage the fuzzer chooses), so both run
+//! the same operations and hold them to the same rules.
 
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};

@@ -11,7 +11,9 @@
 //!   [`bytes`], the reader of a fuzz input;
 //! - [`corpus`]: the fuzz corpus, replayed by the regression tests;
 //! - [`damaged_store`]: a valid store file to damage, and every operation
-//!   to run on it.
+//!   to run on it;
+//! - [`postgres`] (feature `postgres`): a database of its own per
+//!   PostgreSQL test, and a proxy that cuts connections at their `COMMIT`.
 //!
 //! Not published: it is test code only.
 
@@ -24,5 +26,7 @@ pub mod checks;
 pub mod corpus;
 pub mod damaged_store;
 pub mod model;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 pub mod stored;
 pub mod strategy;

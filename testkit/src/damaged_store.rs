@@ -170,7 +170,7 @@ impl Report {
     }
 }
 
-/// Opens the store file at `path` through [`Agency::open`], then runs every
+/// Opens the store file at `path` through [`casting_core::Agency::open`], then runs every
 /// read, single writes, a batch and a reopen on it, and drops it. A panic
 /// out of any of them is the finding: it unwinds out of this function.
 pub fn exercise(path: &Path) -> Report {

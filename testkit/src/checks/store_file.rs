@@ -11,7 +11,7 @@ use crate::damaged_store;
 pub const MAX_PATCHES: usize = 16;
 
 /// The most bytes one fill patch writes: four pages.
-const MAX_FILL: usize = 4 * 4096;
+pub const MAX_FILL: usize = 4 * 4096;
 
 /// The patches `data` stands for, as `(offset, bytes)`: at most
 /// [`MAX_PATCHES`], each an offset (3 bytes, little-endian, modulo `len`,

@@ -7,18 +7,15 @@
 //! overwrites part of a copy (512 bytes at the offsets a bug report named,
 //! then every 4096-byte page in turn, with zeros, `0xff` and pseudo-random
 //! bytes) and runs every operation of the store on it
-//! (`tests/support/damaged_store.rs`).
+//! (`casting_testkit::damaged_store`).
 
 // The whole crate is a test: a panic is how it reports a failure, helpers
 // included.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "support/damaged_store.rs"]
-pub mod damaged_store;
-
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use damaged_store::{
+use casting_testkit::damaged_store::{
     Report, exercise, exercise_damaged_while_open, overwrite, scratch_dir, valid_image,
 };
 

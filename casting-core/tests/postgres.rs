@@ -1,13 +1,12 @@
 //! The PostgreSQL backend against a real server (`CASTING_TEST_POSTGRES`,
-//! an admin URL; see `support/postgres.rs`): its own rules (schema, ids
+//! an admin URL; see `casting_testkit::postgres`): its own rules (schema, ids
 //! in commit order across processes, conditions under races, outages,
 //! secrets), and, above all, the same answers as the redb store to the
 //! same operations.
 #![cfg(feature = "postgres")]
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-#[path = "support/postgres.rs"]
-mod support;
+use casting_testkit::postgres as support;
 
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};

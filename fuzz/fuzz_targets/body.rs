@@ -1,4 +1,4 @@
-//! See `casting_fuzz::core_checks::check_body` (casting-core/tests/fuzz_corpus.rs).
+//! See `casting_testkit::checks::check_body` (testkit/src/checks/).
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| casting_fuzz::core_checks::check_body(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| casting_testkit::checks::check_body(data));

@@ -1,4 +1,4 @@
-//! See `casting_fuzz::core_checks::check_release_date` (casting-core/tests/fuzz_corpus.rs).
+//! See `casting_testkit::checks::check_release_date` (testkit/src/checks/).
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| casting_fuzz::core_checks::check_release_date(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| casting_testkit::checks::check_release_date(data));

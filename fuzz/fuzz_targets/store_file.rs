@@ -1,4 +1,4 @@
-//! See `casting_fuzz::core_checks::check_store_file` (casting-core/tests/fuzz_corpus.rs).
+//! See `casting_testkit::checks::check_store_file` (testkit/src/checks/).
 //!
 //! casting-core catches the panics redb raises on a damaged file, but
 //! libfuzzer-sys's panic hook aborts on every panic, caught or not. The
@@ -11,6 +11,6 @@
 libfuzzer_sys::fuzz_target!(
     init: std::panic::set_hook(Box::new(|_| {})),
     |data: &[u8]| {
-        casting_fuzz::core_checks::check_store_file(data);
+        casting_testkit::checks::check_store_file(data);
     }
 );

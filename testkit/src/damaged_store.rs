@@ -1,8 +1,8 @@
 //! A valid store file to damage, and every operation of the store to run on
-//! the damaged copy. Shared, through `#[path]`, by `tests/damaged_file.rs`
-//! (a deterministic sweep of damage) and the `store_file` check of
-//! `tests/fuzz_corpus.rs` (damage the fuzzer chooses), so both run the same
-//! operations and hold them to the same rules.
+//! the damaged copy. Shared by `casting-core/tests/damaged_file.rs` (a
+//! deterministic sweep of damage) and the `store_file` check
+//! ([`crate::checks::store_file`], damage the fuzzer chooses), so both run
+//! the same operations and hold them to the same rules.
 
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -170,7 +170,7 @@ impl Report {
     }
 }
 
-/// Opens the store file at `path` through [`Agency::open`], then runs every
+/// Opens the store file at `path` through [`casting_core::Agency::open`], then runs every
 /// read, single writes, a batch and a reopen on it, and drops it. A panic
 /// out of any of them is the finding: it unwinds out of this function.
 pub fn exercise(path: &Path) -> Report {

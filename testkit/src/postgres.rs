@@ -1,6 +1,7 @@
 //! A database of its own for each PostgreSQL test, so tests run in
 //! parallel: created through the admin URL in `CASTING_TEST_POSTGRES` and
-//! dropped when the test ends.
+//! dropped when the test ends; and a proxy that cuts a connection at its
+//! `COMMIT`. Behind the `postgres` feature.
 //!
 //! Without that variable the tests return at once with a notice, except
 //! under CI (`CI` set), where a test that cannot reach PostgreSQL fails:
@@ -10,14 +11,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// The admin URL, or `None` when the tests are to be skipped.
-pub(crate) fn admin_url() -> Option<String> {
+pub fn admin_url() -> Option<String> {
     required("CASTING_TEST_POSTGRES")
 }
 
 /// The value of the variable `name` that `.ci/run` sets for these tests,
 /// or `None` (with a notice) when it is unset outside CI; under CI its
 /// absence fails the test.
-pub(crate) fn required(name: &str) -> Option<String> {
+pub fn required(name: &str) -> Option<String> {
     match std::env::var(name) {
         Ok(value) if !value.is_empty() => Some(value),
         _ => {
@@ -32,14 +33,14 @@ pub(crate) fn required(name: &str) -> Option<String> {
 }
 
 /// Runs `sql` through a connection to `url`, on a runtime of its own.
-pub(crate) fn execute(url: &str, sql: &str) {
+pub fn execute(url: &str, sql: &str) {
     run(url, |client| async move {
         client.batch_execute(sql).await.unwrap();
     });
 }
 
 /// Runs `work` with a client of `url`.
-pub(crate) fn run<F, Fut>(url: &str, work: F)
+pub fn run<F, Fut>(url: &str, work: F)
 where
     F: FnOnce(tokio_postgres::Client) -> Fut,
     Fut: std::future::Future<Output = ()>,
@@ -59,12 +60,12 @@ where
 }
 
 /// A database that exists for one test.
-pub(crate) struct TestDb {
+pub struct TestDb {
     admin: String,
     /// Its name.
-    pub(crate) name: String,
+    pub name: String,
     /// Its URL.
-    pub(crate) url: String,
+    pub url: String,
 }
 
 /// `url` with its database replaced by `dbname`.
@@ -82,7 +83,7 @@ fn with_dbname(url: &str, dbname: &str) -> String {
 
 impl TestDb {
     /// A new, empty database, or `None` when the tests are skipped.
-    pub(crate) fn create() -> Option<TestDb> {
+    pub fn create() -> Option<TestDb> {
         static NEXT: AtomicU64 = AtomicU64::new(0);
         let admin = admin_url()?;
         let nanos = SystemTime::now()
@@ -100,7 +101,7 @@ impl TestDb {
     }
 
     /// How many sessions of this database are encrypted.
-    pub(crate) fn encrypted_sessions(&self) -> i64 {
+    pub fn encrypted_sessions(&self) -> i64 {
         let count = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(0));
         let seen = std::sync::Arc::clone(&count);
         let name = self.name.clone();
@@ -120,7 +121,7 @@ impl TestDb {
 
     /// Ends every session of this database but the caller's, as an
     /// administrator would.
-    pub(crate) fn terminate_sessions(&self) {
+    pub fn terminate_sessions(&self) {
         execute(
             &self.admin,
             &format!(
@@ -145,22 +146,22 @@ impl Drop for TestDb {
 /// connection that sends `COMMIT`: right after passing it on (the server
 /// commits, the client never hears) or instead of passing it on (the
 /// server rolls back). Either way the client cannot know which.
-pub(crate) struct CommitCutter {
+pub struct CommitCutter {
     /// The proxy's port.
-    pub(crate) port: u16,
+    pub port: u16,
     armed: std::sync::Arc<std::sync::atomic::AtomicU8>,
 }
 
 /// Not armed.
 const IDLE: u8 = 0;
 /// Pass the `COMMIT` on, then cut.
-pub(crate) const AFTER: u8 = 1;
+pub const AFTER: u8 = 1;
 /// Cut instead of passing the `COMMIT` on.
-pub(crate) const BEFORE: u8 = 2;
+pub const BEFORE: u8 = 2;
 
 impl CommitCutter {
     /// A proxy to `upstream` (`host:port`).
-    pub(crate) fn start(upstream: String) -> CommitCutter {
+    pub fn start(upstream: String) -> CommitCutter {
         use std::io::{Read, Write};
         use std::net::{Shutdown, TcpListener, TcpStream};
         use std::sync::atomic::AtomicU8;
@@ -218,14 +219,14 @@ impl CommitCutter {
     }
 
     /// Cuts the next connection that sends `COMMIT`, as `mode` says.
-    pub(crate) fn arm(&self, mode: u8) {
+    pub fn arm(&self, mode: u8) {
         self.armed.store(mode, Ordering::SeqCst);
     }
 }
 
 impl TestDb {
     /// The `host:port` of the server.
-    pub(crate) fn address(&self) -> String {
+    pub fn address(&self) -> String {
         let start = self.url.find('@').map_or(0, |at| at + 1);
         let end = self.url[start..]
             .find('/')
@@ -234,7 +235,7 @@ impl TestDb {
     }
 
     /// The URL of this database through a proxy on `port`.
-    pub(crate) fn url_through(&self, port: u16) -> String {
+    pub fn url_through(&self, port: u16) -> String {
         self.url
             .replacen(&self.address(), &format!("127.0.0.1:{port}"), 1)
     }

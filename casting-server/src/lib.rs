@@ -6,10 +6,13 @@
 //! Data flows one way: [`server`] accepts connections and applies the tower
 //! layers; [`app`] routes ([`http::router`]), authenticates ([`auth`]) and
 //! checks the permission; [`routes`] read the query and body ([`http`]) and
-//! call `casting-core`; writes go through the group-commit [`writer`].
-//! [`config`] turns flags and variables into [`config::Settings`], and
-//! [`serve`] puts it all together; [`backup`] takes snapshots of the store
-//! on a schedule and runs the `backup` and `restore` subcommands.
+//! call `casting-core`; writes go through the group-commit [`writer`]. The
+//! handlers see only the shared [`state`], never the dispatcher above them.
+//! [`config`] turns flags and variables into [`config::Settings`];
+//! [`Application`] builds a server from them (store, key, listener) and
+//! runs it until told to stop, and [`serve`] does both as the binary does;
+//! [`backup`] takes snapshots of the store on a schedule and runs the
+//! `backup` and `restore` subcommands.
 
 pub mod app;
 pub mod auth;

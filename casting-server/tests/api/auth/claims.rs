@@ -51,7 +51,7 @@ async fn each_claim_is_checked_as_the_contract_says() {
     let without_slash = issuer.trim_end_matches('/').to_owned();
     let invalid = Refused("invalid_claims");
     let cases = [
-        // exp: past the 60 s leeway is expired; within it, or missing or
+        // exp: past the 30 s default leeway is expired; within it, or missing or
         // malformed, is not a token at all.
         set("exp", json!(now() - 120), Refused("token_expired")),
         set("exp", json!(now() - 10), Accepted),

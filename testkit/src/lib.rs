@@ -1,6 +1,6 @@
 //! The test kit of the casting workspace, shared by the tests of
-//! casting-core and the fuzz targets (`fuzz/`), so that neither keeps a
-//! copy of the other's support:
+//! casting-core and casting-server and the fuzz targets (`fuzz/`), so that
+//! none keeps a copy of another's support:
 //!
 //! - [`model`]: the store's reference model, two `BTreeMap`s that do what
 //!   the contract says;
@@ -13,7 +13,11 @@
 //! - [`damaged_store`]: a valid store file to damage, and every operation
 //!   to run on it;
 //! - [`postgres`] (feature `postgres`): a database of its own per
-//!   PostgreSQL test, and a proxy that cuts connections at their `COMMIT`.
+//!   PostgreSQL test, and a proxy that cuts connections at their `COMMIT`;
+//! - [`app`] (feature `server`): casting-server's test application, a
+//!   server inside the test process or as the binary, with a client, tokens
+//!   and whole replies; and [`issuer`], a mock Auth0 with its key set and
+//!   tokens, good and bad.
 //!
 //! Not published: it is test code only.
 
@@ -21,10 +25,14 @@
 // `unwrap` and `expect` are the point, not a shortcut.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[cfg(feature = "server")]
+pub mod app;
 pub mod bytes;
 pub mod checks;
 pub mod corpus;
 pub mod damaged_store;
+#[cfg(feature = "server")]
+pub mod issuer;
 pub mod model;
 #[cfg(feature = "postgres")]
 pub mod postgres;

@@ -35,22 +35,8 @@ const ENTRY: &str = "server::serve_when_a_parent_test_asks";
 /// How long a server may take to print `listening on`.
 const PATIENCE: Duration = Duration::from_secs(60);
 
-/// Every variable the server reads: removed from each child so that a
-/// developer's shell cannot change the server under test.
-const SERVER_ENV: &[&str] = &[
-    "JWT_ISSUER",
-    "JWKS_URL",
-    "API_AUDIENCE",
-    "ALGORITHMS",
-    "JWT_LEEWAY",
-    "CASTING_BIND",
-    "CASTING_DB",
-    "CASTING_BODY_LIMIT",
-    "CORS_ORIGINS",
-    "CASTING_DEV",
-    "CASTING_DEV_ALLOW_REMOTE",
-    "AUTH0_DOMAIN",
-    "PORT",
+/// The proxies the server's key set client would honour.
+const PROXY_ENV: &[&str] = &[
     "HTTP_PROXY",
     "HTTPS_PROXY",
     "ALL_PROXY",
@@ -58,6 +44,22 @@ const SERVER_ENV: &[&str] = &[
     "https_proxy",
     "all_proxy",
 ];
+
+/// Every variable the server reads (from its flags' definition) and the
+/// proxies: removed from each child so that a developer's shell cannot
+/// change the server under test.
+fn server_env() -> Vec<String> {
+    let mut names = casting_server::config::variables();
+    names.extend(PROXY_ENV.iter().map(|name| (*name).to_owned()));
+    names
+}
+
+/// A development key made once for the whole suite and placed beside each
+/// fresh database: making an RSA key costs more than the rest of a test.
+fn shared_dev_key() -> &'static str {
+    static PEM: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    PEM.get_or_init(|| DevIssuer::generate_pem().expect("an RSA key"))
+}
 
 /// The entry point of the child process; a no-op unless a test started
 /// this binary to be a server.
@@ -146,6 +148,8 @@ impl TestServer {
     fn launch(args: impl FnOnce(&Path) -> Vec<String>) -> Self {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let db = dir.path().join("casting.redb");
+        std::fs::write(casting_server::auth::dev::key_path(&db), shared_dev_key())
+            .expect("write the development key");
         let args = args(&db);
         let mut command = match std::env::var_os("CASTING_SERVER_BIN") {
             Some(bin) => {
@@ -162,7 +166,7 @@ impl TestServer {
                 command
             }
         };
-        for key in SERVER_ENV {
+        for key in server_env() {
             command.env_remove(key);
         }
         let mut child = command

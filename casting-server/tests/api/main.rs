@@ -7,10 +7,6 @@
 // are test code too, and a failed expectation there is a failed test.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-/// Servers run inside this process unless a test asks for the binary
-/// (see `helpers`).
-const IN_PROCESS: bool = true;
-
 mod actors;
 mod audit;
 mod auth;

@@ -314,7 +314,7 @@ fn reconcile(n: usize, acked: &Records, pending: Option<&Op>, found: &Records) -
 }
 
 async fn start(db: &std::path::Path) -> (Server, String) {
-    let server = Launch::dev(db).start().await;
+    let server = Launch::dev(db).process().start().await;
     let token = server
         .printed_token("producer")
         .expect("a producer token is printed");
@@ -323,6 +323,7 @@ async fn start(db: &std::path::Path) -> (Server, String) {
 
 #[tokio::test]
 async fn acknowledged_writes_survive_sigkill_of_the_server() {
+    let _machine = crate::shared().await;
     let mut rng = Rng::seeded("crash");
     let dir = tempfile::tempdir().expect("temporary directory");
     let db = dir.path().join("casting.redb");

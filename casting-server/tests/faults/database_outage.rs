@@ -102,6 +102,7 @@ async fn post_movie(url: &str, token: &str, title: &str) -> (StatusCode, Value) 
 
 #[tokio::test]
 async fn an_outage_is_503_with_nothing_done_and_the_server_recovers_by_itself() {
+    let _machine = crate::shared().await;
     let Some(admin) = crate::cluster::admin_url("database outage") else {
         return;
     };
@@ -113,6 +114,7 @@ async fn an_outage_is_503_with_nothing_done_and_the_server_recovers_by_itself() 
 
     let server = Launch::new()
         .args(["--dev", "--bind", "127.0.0.1:0", "--db", &relayed])
+        .process()
         .start()
         .await;
     let token = server.printed_token("producer").expect("a token");
@@ -166,6 +168,7 @@ async fn an_outage_is_503_with_nothing_done_and_the_server_recovers_by_itself() 
 #[tokio::test]
 async fn an_unreachable_database_at_startup_is_retried_then_refused_in_one_line_without_the_password()
  {
+    let _machine = crate::shared().await;
     let port = free_port();
     let url = format!("postgres://casting:pa55word@127.0.0.1:{port}/casting");
     let started = Instant::now();

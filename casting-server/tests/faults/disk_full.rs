@@ -42,7 +42,7 @@ fn set_file_size_limit(pid: u32, soft: &str) {
 
 /// A server in development mode on `db`.
 async fn start(db: &Path) -> (Server, String) {
-    let server = Launch::dev(db).start().await;
+    let server = Launch::dev(db).process().start().await;
     let token = server
         .printed_token("producer")
         .expect("a producer token is printed");
@@ -250,6 +250,7 @@ async fn alive(server: &mut Server) -> bool {
 
 #[tokio::test]
 async fn a_store_that_cannot_grow_refuses_writes_keeps_reads_and_loses_nothing() {
+    let _machine = crate::shared().await;
     // Started plainly: SIGXFSZ must not kill it.
     let dir = tempfile::tempdir().expect("temporary directory");
     let db = dir.path().join("casting.redb");
@@ -293,6 +294,7 @@ async fn a_store_that_cannot_grow_refuses_writes_keeps_reads_and_loses_nothing()
 
 #[tokio::test]
 async fn writes_work_again_once_space_returns_without_a_restart() {
+    let _machine = crate::shared().await;
     let dir = tempfile::tempdir().expect("temporary directory");
     let db = dir.path().join("casting.redb");
     let (server, token) = start(&db).await;

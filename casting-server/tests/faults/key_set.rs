@@ -13,7 +13,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use tokio::task::JoinSet;
 
-use crate::helpers::{Reply, TestApp, send, spawn_app_with};
+use crate::helpers::{Reply, TestApp, send, spawn_process_app_with};
 use crate::mock_issuer::{MockIssuer, Mode, b64, keys, signing_input};
 
 /// At most one fetch an unknown `kid` may cause per this period.
@@ -64,7 +64,7 @@ async fn wait_for_fetches(issuer: &MockIssuer, at_least: usize, patience: Durati
 async fn down_at_startup_then_back(mode: Mode) -> (Duration, usize, usize) {
     let issuer = MockIssuer::start();
     issuer.set_mode(mode);
-    let app = spawn_app_with(issuer, &[]).await;
+    let app = spawn_process_app_with(issuer, &[]).await;
 
     let (first, took) = timed_get(&app, &fresh_token(app.issuer())).await;
     first.expect_error(503, "auth_unavailable");
@@ -108,6 +108,8 @@ async fn down_at_startup_then_back(mode: Mode) -> (Duration, usize, usize) {
 
 #[tokio::test]
 async fn a_key_set_down_at_startup_is_picked_up_within_30_s_of_coming_back() {
+    // Its requests are single and few, not a flood: it shares the machine.
+    let _machine = crate::shared().await;
     let (error, garbage, hang) = tokio::join!(
         down_at_startup_then_back(Mode::Error),
         down_at_startup_then_back(Mode::Garbage),
@@ -124,9 +126,11 @@ async fn a_key_set_down_at_startup_is_picked_up_within_30_s_of_coming_back() {
 
 #[tokio::test]
 async fn known_kids_answer_promptly_while_a_background_refresh_hangs() {
+    // Measures latency: nothing else of this suite runs meanwhile.
+    let _machine = crate::alone().await;
     let issuer = MockIssuer::start();
     issuer.set_max_age(1);
-    let app = spawn_app_with(issuer, &[]).await;
+    let app = spawn_process_app_with(issuer, &[]).await;
     timed_get(&app, &fresh_token(app.issuer())).await.0.ok();
     app.issuer().set_mode(Mode::Hang);
     let before = app.issuer().fetches();
@@ -159,7 +163,9 @@ async fn known_kids_answer_promptly_while_a_background_refresh_hangs() {
 
 #[tokio::test]
 async fn a_thousand_unknown_kids_while_the_key_set_hangs_cost_one_fetch_and_delay_no_one() {
-    let app = spawn_app_with(MockIssuer::start(), &[]).await;
+    // Measures latency: nothing else of this suite runs meanwhile.
+    let _machine = crate::alone().await;
+    let app = spawn_process_app_with(MockIssuer::start(), &[]).await;
     timed_get(&app, &fresh_token(app.issuer())).await.0.ok();
     app.issuer().set_mode(Mode::Hang);
     let before = app.issuer().fetches();

@@ -10,17 +10,16 @@
 // are test code too, and a failed expectation there is a failed test.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-/// Every server here is the real binary: these tests kill it, fill its
-/// disk and cut its database, which only a process of its own survives.
-const IN_PROCESS: bool = false;
-
-// The harness is shared with `tests/api`, and this binary uses only part of it.
-#[allow(dead_code)]
-#[path = "../api/helpers.rs"]
-mod helpers;
-#[allow(dead_code)]
-#[path = "../api/mock_issuer.rs"]
-mod mock_issuer;
+// The test application and the mock issuer of the workspace's test kit.
+// Every server here is the real binary (`Launch::process`): these tests
+// kill it, fill its disk and cut its database, which only a process of its
+// own survives.
+mod helpers {
+    pub(crate) use casting_testkit::app::*;
+}
+mod mock_issuer {
+    pub(crate) use casting_testkit::issuer::*;
+}
 
 mod cluster;
 mod crash;
@@ -31,3 +30,18 @@ mod records;
 mod replicas;
 mod rng;
 mod slow_clients;
+
+/// The machine, as the tests of this suite share it: a test that measures
+/// how promptly the server answers under a flood runs alone, as its own
+/// flood is all the load it may see; the others run side by side.
+static MACHINE: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
+/// Waits until no other test of this suite runs, and keeps it so.
+async fn alone() -> tokio::sync::RwLockWriteGuard<'static, ()> {
+    MACHINE.write().await
+}
+
+/// Waits until no test that must run alone runs, and keeps it so.
+async fn shared() -> tokio::sync::RwLockReadGuard<'static, ()> {
+    MACHINE.read().await
+}

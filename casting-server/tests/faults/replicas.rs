@@ -261,6 +261,7 @@ async fn walk(http: &Client, replica: &Replica, path: &str) -> Vec<Value> {
 
 #[tokio::test]
 async fn replicas_over_one_database_behave_as_one_server() {
+    let _machine = crate::shared().await;
     let Some(admin) = crate::cluster::admin_url("replicas") else {
         return;
     };
@@ -270,7 +271,9 @@ async fn replicas_over_one_database_behave_as_one_server() {
 
     // All at once on the empty database: the schema and the key race.
     let starts = (0..PROCESSES).map(|_| {
-        let launch = Launch::new().args(["--dev", "--bind", "127.0.0.1:0", "--db", &db]);
+        let launch = Launch::new()
+            .args(["--dev", "--bind", "127.0.0.1:0", "--db", &db])
+            .process();
         async move { launch.start().await }
     });
     let mut servers: Vec<Server> = futures_util::future::join_all(starts).await;

@@ -10,7 +10,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::task::JoinSet;
 
-use crate::helpers::{read_head, send, spawn_app, unpooled_client};
+use crate::helpers::{read_head, send, spawn_process_app, unpooled_client};
 
 /// The server's header read timeout.
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
@@ -77,7 +77,9 @@ async fn wait_for_close(stream: &mut TcpStream, patience: Duration) -> Option<Du
 
 #[tokio::test]
 async fn hundreds_of_idle_and_trickling_connections_do_not_delay_other_clients() {
-    let app = spawn_app().await;
+    // Measures latency: nothing else of this suite runs meanwhile.
+    let _machine = crate::alone().await;
+    let app = spawn_process_app().await;
     let addr = app.server.addr;
 
     let mut tricklers = JoinSet::new();
@@ -143,7 +145,8 @@ async fn hundreds_of_idle_and_trickling_connections_do_not_delay_other_clients()
 
 #[tokio::test]
 async fn a_keep_alive_connection_left_silent_is_closed_by_the_header_read_timeout() {
-    let app = spawn_app().await;
+    let _machine = crate::shared().await;
+    let app = spawn_process_app().await;
     let mut stream = TcpStream::connect(app.server.addr).await.expect("connect");
     let request = format!("GET /health HTTP/1.1\r\nHost: {}\r\n\r\n", app.server.addr);
     stream
@@ -163,7 +166,8 @@ async fn a_keep_alive_connection_left_silent_is_closed_by_the_header_read_timeou
 
 #[tokio::test]
 async fn a_connection_that_sends_nothing_is_closed_by_the_header_read_timeout() {
-    let app = spawn_app().await;
+    let _machine = crate::shared().await;
+    let app = spawn_process_app().await;
     let mut silent = TcpStream::connect(app.server.addr).await.expect("connect");
     let mut preface = TcpStream::connect(app.server.addr).await.expect("connect");
     preface

@@ -1,4 +1,4 @@
-//! See `casting_fuzz::server_checks::check_auth_token` (casting-server/tests/fuzz_corpus.rs).
+//! See `casting_testkit::checks::auth::check_auth_token` (casting-server/tests/fuzz_corpus.rs).
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| casting_fuzz::server_checks::check_auth_token(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| casting_testkit::checks::auth::check_auth_token(data));

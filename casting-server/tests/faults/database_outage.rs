@@ -168,7 +168,7 @@ async fn an_outage_is_503_with_nothing_done_and_the_server_recovers_by_itself() 
 #[tokio::test]
 async fn an_unreachable_database_at_startup_is_retried_then_refused_in_one_line_without_the_password()
  {
-    let _machine = crate::shared().await;
+    // Light: a few requests and much waiting; it runs beside anything.
     let port = free_port();
     let url = format!("postgres://casting:pa55word@127.0.0.1:{port}/casting");
     let started = Instant::now();

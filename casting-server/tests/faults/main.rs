@@ -32,16 +32,20 @@ mod rng;
 mod slow_clients;
 
 /// The machine, as the tests of this suite share it: a test that measures
-/// how promptly the server answers under a flood runs alone, as its own
-/// flood is all the load it may see; the others run side by side.
+/// how promptly the server answers under a flood runs apart from every
+/// other test that loads the machine (floods, concurrent writers), so its
+/// own flood is all the load it sees; those run side by side, and the
+/// light ones (a few requests, much waiting) beside anything.
 static MACHINE: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
 
-/// Waits until no other test of this suite runs, and keeps it so.
+/// Waits until no other test of this suite that loads the machine runs,
+/// and keeps it so.
 async fn alone() -> tokio::sync::RwLockWriteGuard<'static, ()> {
     MACHINE.write().await
 }
 
-/// Waits until no test that must run alone runs, and keeps it so.
+/// For a test that loads the machine: waits until no latency test runs,
+/// and keeps it so.
 async fn shared() -> tokio::sync::RwLockReadGuard<'static, ()> {
     MACHINE.read().await
 }

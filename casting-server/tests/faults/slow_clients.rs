@@ -145,7 +145,7 @@ async fn hundreds_of_idle_and_trickling_connections_do_not_delay_other_clients()
 
 #[tokio::test]
 async fn a_keep_alive_connection_left_silent_is_closed_by_the_header_read_timeout() {
-    let _machine = crate::shared().await;
+    // Light: a few requests and much waiting; it runs beside anything.
     let app = spawn_process_app().await;
     let mut stream = TcpStream::connect(app.server.addr).await.expect("connect");
     let request = format!("GET /health HTTP/1.1\r\nHost: {}\r\n\r\n", app.server.addr);
@@ -166,7 +166,7 @@ async fn a_keep_alive_connection_left_silent_is_closed_by_the_header_read_timeou
 
 #[tokio::test]
 async fn a_connection_that_sends_nothing_is_closed_by_the_header_read_timeout() {
-    let _machine = crate::shared().await;
+    // Light: a few requests and much waiting; it runs beside anything.
     let app = spawn_process_app().await;
     let mut silent = TcpStream::connect(app.server.addr).await.expect("connect");
     let mut preface = TcpStream::connect(app.server.addr).await.expect("connect");

@@ -7,7 +7,9 @@
 
 use std::cell::Cell;
 use std::io::{self, Write as _};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
+
+use jiff::civil::DateTime;
 
 use tracing::Subscriber;
 use tracing_subscriber::Layer;
@@ -38,18 +40,18 @@ impl<S: Subscriber> Layer<S> for AccessSink {}
 
 impl AccessSink {
     /// Formats `line` and appends it to the buffer; false when it could not
-    /// be formatted here (a clock before 1970), for the caller to log it
-    /// through tracing instead.
+    /// be formatted here (a clock outside years 0 to 9999), for the caller
+    /// to log it through tracing instead.
     pub(super) fn write(&self, line: &Access<'_>) -> bool {
-        let Ok(now) = SystemTime::now().duration_since(UNIX_EPOCH) else {
+        let Some(now) = utc_now() else {
             return false;
         };
         // A thread being torn down has no buffer left: a fresh one will do.
         let mut out = LINE.try_with(Cell::take).unwrap_or_default();
         out.clear();
         let formatted = match self.format {
-            LogFormat::Text => text(&mut out, now.as_secs(), now.subsec_micros(), line),
-            LogFormat::Json => json(&mut out, now.as_secs(), now.subsec_micros(), line),
+            LogFormat::Text => text(&mut out, &now, line),
+            LogFormat::Json => json(&mut out, &now, line),
         };
         // Writing into a Vec never fails; should it, the line is not logged
         // rather than logged half.
@@ -63,8 +65,8 @@ impl AccessSink {
 
 /// The line as the fmt layer's full text format writes it:
 /// `<time>  INFO casting::access: request_id="…" … sub="…"`.
-fn text(out: &mut Vec<u8>, secs: u64, micros: u32, line: &Access<'_>) -> io::Result<()> {
-    timestamp(out, secs, micros);
+fn text(out: &mut Vec<u8>, now: &DateTime, line: &Access<'_>) -> io::Result<()> {
+    timestamp(out, now);
     out.extend_from_slice(b"  INFO casting::access: request_id=");
     debug_str(out, line.request_id)?;
     out.extend_from_slice(b" method=");
@@ -84,9 +86,9 @@ fn text(out: &mut Vec<u8>, secs: u64, micros: u32, line: &Access<'_>) -> io::Res
 
 /// The line as the fmt layer's flattened JSON format writes it: timestamp,
 /// level, the fields in order, then the target.
-fn json(out: &mut Vec<u8>, secs: u64, micros: u32, line: &Access<'_>) -> io::Result<()> {
+fn json(out: &mut Vec<u8>, now: &DateTime, line: &Access<'_>) -> io::Result<()> {
     out.extend_from_slice(b"{\"timestamp\":\"");
-    timestamp(out, secs, micros);
+    timestamp(out, now);
     out.extend_from_slice(b"\",\"level\":\"INFO\",\"request_id\":");
     // serde_json, as tracing-serde uses, so strings escape the same way
     // and the float prints the same digits.
@@ -129,26 +131,34 @@ fn debug_str(out: &mut Vec<u8>, value: &str) -> io::Result<()> {
     }
 }
 
-/// `secs.micros` since 1970 as the fmt layer's system-time timer writes it:
-/// `2026-12-02T11:14:13.123456Z` (UTC, microseconds, truncated).
-fn timestamp(out: &mut Vec<u8>, secs: u64, micros: u32) {
-    let (year, month, day) = civil_from_days(secs / 86_400);
-    let of_day = secs % 86_400;
-    // Years beyond 9999 would need the timer's `+` form; a server's clock
-    // is not there, and four digits keep the line's shape anyway.
-    digits(out, year, 4);
+/// The time now in UTC, the calendar worked out by jiff; `None` outside
+/// the years 0 to 9999, which the fmt layer writes in a form of its own.
+fn utc_now() -> Option<DateTime> {
+    let now = jiff::Timestamp::try_from(SystemTime::now()).ok()?;
+    let civil = jiff::tz::TimeZone::UTC.to_datetime(now);
+    (0..=9999).contains(&civil.year()).then_some(civil)
+}
+
+/// `now` as the fmt layer's system-time timer writes it:
+/// `2026-12-02T11:14:13.123456Z` (microseconds, truncated). Digit by digit
+/// rather than through jiff's printer, which is the slower part of a line.
+fn timestamp(out: &mut Vec<u8>, now: &DateTime) {
+    // Each field is within its range (the year checked by `utc_now`), so
+    // none is negative.
+    let field = |value: i64| u64::try_from(value).unwrap_or(0);
+    digits(out, field(now.year().into()), 4);
     out.push(b'-');
-    digits(out, month, 2);
+    digits(out, field(now.month().into()), 2);
     out.push(b'-');
-    digits(out, day, 2);
+    digits(out, field(now.day().into()), 2);
     out.push(b'T');
-    digits(out, of_day / 3600, 2);
+    digits(out, field(now.hour().into()), 2);
     out.push(b':');
-    digits(out, of_day / 60 % 60, 2);
+    digits(out, field(now.minute().into()), 2);
     out.push(b':');
-    digits(out, of_day % 60, 2);
+    digits(out, field(now.second().into()), 2);
     out.push(b'.');
-    digits(out, u64::from(micros), 6);
+    digits(out, field((now.subsec_nanosecond() / 1000).into()), 6);
     out.push(b'Z');
 }
 
@@ -162,37 +172,14 @@ fn digits(out: &mut Vec<u8>, value: u64, width: u32) {
     }
 }
 
-/// The (year, month, day) of a count of days since 1970-01-01, in the
-/// proleptic Gregorian calendar (Howard Hinnant's `civil_from_days`, for
-/// days on or after the epoch).
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    // Days since 0000-03-01, in 400-year eras of 146 097 days; a year is
-    // counted from March so that the leap day is its last.
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let day_of_era = z % 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_from_march = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
-    let month = if month_from_march < 10 {
-        month_from_march + 3
-    } else {
-        month_from_march - 9
-    };
-    let year = era * 400 + year_of_era + u64::from(month <= 2);
-    (year, month, day)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn timestamps_match_a_calendar_library() {
+    fn timestamps_are_written_as_the_fmt_layer_writes_them() {
         for secs in [
-            0,
+            0_i64,
             59,
             86_399,
             86_400,
@@ -204,11 +191,10 @@ mod tests {
             4_102_444_800,   // 2100-03-01, not a leap year before
             253_402_207_199, // 9999-12-30, the calendar library's last day
         ] {
-            for micros in [0, 7, 123_456, 999_999] {
+            for micros in [0_i32, 7, 123_456, 999_999] {
+                let at = jiff::Timestamp::new(secs, micros * 1000).unwrap();
                 let mut ours = Vec::new();
-                timestamp(&mut ours, secs, micros);
-                let at =
-                    jiff::Timestamp::new(secs.try_into().unwrap(), micros as i32 * 1000).unwrap();
+                timestamp(&mut ours, &jiff::tz::TimeZone::UTC.to_datetime(at));
                 assert_eq!(String::from_utf8(ours).unwrap(), format!("{at:.6}"));
             }
         }

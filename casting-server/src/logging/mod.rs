@@ -154,7 +154,7 @@ tokio::task_local! {
 
 /// Runs `request` as the request `id`: every line it logs through
 /// [`request_id`] carries that id. A task-local rather than a span: a span
-/// per request cost about 0.6 µs of the access log's 1.5 µs.
+/// per request cost about 0.6 µs, more than the access line now costs.
 pub async fn with_request_id<F: Future>(id: HeaderValue, request: F) -> F::Output {
     REQUEST_ID.scope(id, request).await
 }

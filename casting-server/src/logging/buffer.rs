@@ -67,6 +67,14 @@ impl Shared {
 #[derive(Debug, Clone)]
 pub(super) struct BufferWriter(Arc<Shared>);
 
+impl BufferWriter {
+    /// Appends one whole line, as a write does, without going through
+    /// `io::Write`.
+    pub(super) fn append(&self, line: &[u8]) {
+        self.0.append(line);
+    }
+}
+
 impl Write for BufferWriter {
     fn write(&mut self, line: &[u8]) -> io::Result<usize> {
         self.0.append(line);

@@ -93,10 +93,20 @@ pub enum Command {
 /// How long development tokens last unless told otherwise: a working day.
 pub const DEFAULT_TOKEN_TTL: u64 = 24 * 60 * 60;
 
+/// The proxy variables the key set client (reqwest) honours.
+const PROXY_VARIABLES: [&str; 6] = [
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+];
+
 /// Every environment variable the server reads, in the order its flags
 /// are defined: those of the command line's flags, taken from their
-/// definition so the list cannot drift from it, and `RUST_LOG`, which the
-/// log filter reads.
+/// definition so the list cannot drift from it; `RUST_LOG`, which the log
+/// filter reads; and the proxies its key set client honours.
 pub fn variables() -> Vec<String> {
     use clap::CommandFactory;
     fn walk(command: &clap::Command, found: &mut Vec<String>) {
@@ -114,6 +124,7 @@ pub fn variables() -> Vec<String> {
     let mut found = Vec::new();
     walk(&Cli::command(), &mut found);
     found.push("RUST_LOG".to_owned());
+    found.extend(PROXY_VARIABLES.map(str::to_owned));
     found
 }
 
@@ -581,6 +592,7 @@ mod tests {
             "JWKS_URL",
             "PORT",
             "RUST_LOG",
+            "HTTPS_PROXY",
         ] {
             assert!(
                 found.iter().any(|f| f == name),

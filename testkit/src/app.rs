@@ -129,26 +129,12 @@ fn create_database(admin: &str, name: &str) {
 /// How long a server may take to print `listening on`, or to exit when told.
 const PATIENCE: Duration = Duration::from_secs(20);
 
-/// The proxies the server's key set client would honour.
-const PROXY_ENV: &[&str] = &[
-    "HTTP_PROXY",
-    "HTTPS_PROXY",
-    "ALL_PROXY",
-    "http_proxy",
-    "https_proxy",
-    "all_proxy",
-];
-
-/// Every variable the server reads (taken from its flags' definition) and
-/// the proxies its key set client would honour: removed from each child so
-/// a developer's shell cannot leak in.
+/// Every variable the server reads, its proxies included (taken from its
+/// flags' definition): removed from each child so a developer's shell
+/// cannot leak in.
 pub fn server_env() -> &'static [String] {
     static NAMES: OnceLock<Vec<String>> = OnceLock::new();
-    NAMES.get_or_init(|| {
-        let mut names = casting_server::config::variables();
-        names.extend(PROXY_ENV.iter().map(|name| (*name).to_owned()));
-        names
-    })
+    NAMES.get_or_init(casting_server::config::variables)
 }
 
 /// Whether this process's environment holds none of [`server_env`], so a

@@ -35,25 +35,6 @@ const ENTRY: &str = "server::serve_when_a_parent_test_asks";
 /// How long a server may take to print `listening on`.
 const PATIENCE: Duration = Duration::from_secs(60);
 
-/// The proxies the server's key set client would honour.
-const PROXY_ENV: &[&str] = &[
-    "HTTP_PROXY",
-    "HTTPS_PROXY",
-    "ALL_PROXY",
-    "http_proxy",
-    "https_proxy",
-    "all_proxy",
-];
-
-/// Every variable the server reads (from its flags' definition) and the
-/// proxies: removed from each child so that a developer's shell cannot
-/// change the server under test.
-fn server_env() -> Vec<String> {
-    let mut names = casting_server::config::variables();
-    names.extend(PROXY_ENV.iter().map(|name| (*name).to_owned()));
-    names
-}
-
 /// A development key made once for the whole suite and placed beside each
 /// fresh database: making an RSA key costs more than the rest of a test.
 fn shared_dev_key() -> &'static str {
@@ -166,7 +147,9 @@ impl TestServer {
                 command
             }
         };
-        for key in server_env() {
+        // Every variable the server reads, proxies included: a developer's
+        // shell must not change the server under test.
+        for key in casting_server::config::variables() {
             command.env_remove(key);
         }
         let mut child = command

@@ -6,13 +6,18 @@
 //! of bad tokens cannot hammer the issuer. A background task refreshes the
 //! set at its `Cache-Control: max-age` (else every 10 minutes); when that
 //! fails, the cached keys keep serving for 24 hours after the last success.
+//!
+//! Every period here runs on tokio's clock, and the document comes from a
+//! [`Source`], so that the unit tests below check these rules on a paused
+//! clock, in virtual time, instead of waiting for them.
 
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures_util::FutureExt;
 use futures_util::future::{BoxFuture, Shared};
 use jsonwebtoken::{Algorithm, DecodingKey};
+use tokio::time::Instant;
 
 use super::AuthError;
 use super::keys::{KeySet, KeySetError};
@@ -46,6 +51,9 @@ pub enum JwksError {
     /// The document is larger than the cap.
     #[error("the key set is larger than {MAX_DOCUMENT_BYTES} bytes")]
     TooLarge,
+    /// No whole answer came within the fetch timeout.
+    #[error("no whole answer within {} s", FETCH_TIMEOUT.as_secs())]
+    TimedOut,
     /// The document is not a usable key set.
     #[error(transparent)]
     Document(#[from] KeySetError),
@@ -67,10 +75,44 @@ struct Fetching {
     in_flight: Option<Shared<BoxFuture<'static, ()>>>,
 }
 
+/// Where key set documents come from.
+trait Source: Send + Sync {
+    /// One fetch: the document, and the refresh period it asks for.
+    fn fetch(&self) -> BoxFuture<'_, Result<(Vec<u8>, Duration), JwksError>>;
+}
+
+/// The issuer's key set over HTTP(S).
+struct Http {
+    url: String,
+    client: reqwest::Client,
+}
+
+impl Source for Http {
+    fn fetch(&self) -> BoxFuture<'_, Result<(Vec<u8>, Duration), JwksError>> {
+        async move {
+            let mut response = self.client.get(&self.url).send().await?;
+            if response.status() != reqwest::StatusCode::OK {
+                return Err(JwksError::Status(response.status()));
+            }
+            let max_age = max_age(response.headers().get(reqwest::header::CACHE_CONTROL));
+            let mut document = Vec::new();
+            while let Some(chunk) = response.chunk().await? {
+                if document.len() + chunk.len() > MAX_DOCUMENT_BYTES {
+                    return Err(JwksError::TooLarge);
+                }
+                document.extend_from_slice(&chunk);
+            }
+            Ok((document, max_age))
+        }
+        .boxed()
+    }
+}
+
 /// A cached, self-refreshing JWKS.
 pub struct JwksClient {
+    /// Where the key set is, for the log.
     url: String,
-    http: reqwest::Client,
+    source: Box<dyn Source>,
     allowed: Vec<Algorithm>,
     cache: RwLock<Cache>,
     fetching: Mutex<Fetching>,
@@ -129,21 +171,35 @@ impl JwksClient {
         allowed: Vec<Algorithm>,
         metrics: SharedMetrics,
     ) -> Result<Self, JwksError> {
-        let http = reqwest::Client::builder()
+        // The whole fetch is timed by tokio (see fetch_and_store); the
+        // connect timeout only makes a dead address fail sooner.
+        let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(Duration::from_secs(3))
-            .timeout(FETCH_TIMEOUT)
             .user_agent(concat!("casting-server/", env!("CARGO_PKG_VERSION")))
             .build()?;
-        Ok(JwksClient {
+        let source = Http {
+            url: url.clone(),
+            client,
+        };
+        Ok(Self::with_source(url, Box::new(source), allowed, metrics))
+    }
+
+    fn with_source(
+        url: String,
+        source: Box<dyn Source>,
+        allowed: Vec<Algorithm>,
+        metrics: SharedMetrics,
+    ) -> Self {
+        JwksClient {
             url,
-            http,
+            source,
             allowed,
             cache: RwLock::new(Cache::default()),
             fetching: Mutex::new(Fetching::default()),
             max_age: Mutex::new(DEFAULT_MAX_AGE),
             metrics,
-        })
+        }
     }
 
     /// Starts the first fetch and the background refresh. The task ends
@@ -290,18 +346,9 @@ impl JwksClient {
     }
 
     async fn fetch(&self) -> Result<(KeySet, Duration), JwksError> {
-        let mut response = self.http.get(&self.url).send().await?;
-        if response.status() != reqwest::StatusCode::OK {
-            return Err(JwksError::Status(response.status()));
-        }
-        let max_age = max_age(response.headers().get(reqwest::header::CACHE_CONTROL));
-        let mut document = Vec::new();
-        while let Some(chunk) = response.chunk().await? {
-            if document.len() + chunk.len() > MAX_DOCUMENT_BYTES {
-                return Err(JwksError::TooLarge);
-            }
-            document.extend_from_slice(&chunk);
-        }
+        let (document, max_age) = tokio::time::timeout(FETCH_TIMEOUT, self.source.fetch())
+            .await
+            .map_err(|_| JwksError::TimedOut)??;
         Ok((KeySet::from_json(&document, &self.allowed)?, max_age))
     }
 }
@@ -310,6 +357,220 @@ impl JwksClient {
 mod tests {
     use super::*;
     use reqwest::header::HeaderValue;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// What the scripted issuer answers to the next fetches.
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    enum Answer {
+        /// A key set naming `kid-1`, asking to be refreshed after so many
+        /// seconds.
+        Keys { max_age: u64 },
+        /// A 500.
+        Fails,
+        /// Nothing, ever.
+        Hangs,
+    }
+
+    /// An issuer that answers as told and counts the fetches it was asked.
+    struct Script {
+        answer: Mutex<Answer>,
+        fetches: AtomicUsize,
+    }
+
+    impl Script {
+        fn answering(answer: Answer) -> Arc<Self> {
+            Arc::new(Script {
+                answer: Mutex::new(answer),
+                fetches: AtomicUsize::new(0),
+            })
+        }
+
+        fn set(&self, answer: Answer) {
+            *self.answer.lock().unwrap() = answer;
+        }
+
+        fn fetches(&self) -> usize {
+            self.fetches.load(Ordering::SeqCst)
+        }
+    }
+
+    impl Source for Arc<Script> {
+        fn fetch(&self) -> BoxFuture<'_, Result<(Vec<u8>, Duration), JwksError>> {
+            self.fetches.fetch_add(1, Ordering::SeqCst);
+            let answer = *self.answer.lock().unwrap();
+            async move {
+                match answer {
+                    Answer::Keys { max_age } => {
+                        let key = r#"{"kty": "RSA", "kid": "kid-1", "use": "sig", "n": "sXch", "e": "AQAB"}"#;
+                        let document = format!(r#"{{"keys": [{key}]}}"#).into_bytes();
+                        Ok((document, Duration::from_secs(max_age)))
+                    }
+                    Answer::Fails => Err(JwksError::Status(
+                        reqwest::StatusCode::INTERNAL_SERVER_ERROR,
+                    )),
+                    Answer::Hangs => std::future::pending().await,
+                }
+            }
+            .boxed()
+        }
+    }
+
+    fn client(script: &Arc<Script>) -> Arc<JwksClient> {
+        Arc::new(JwksClient::with_source(
+            "scripted".into(),
+            Box::new(Arc::clone(script)),
+            vec![Algorithm::RS256],
+            Arc::new(crate::metrics::Metrics::new()),
+        ))
+    }
+
+    /// The key for `kid` and how long, in virtual time, finding it took.
+    async fn timed_key(
+        client: &Arc<JwksClient>,
+        kid: &str,
+    ) -> (Result<Arc<DecodingKey>, AuthError>, Duration) {
+        let started = Instant::now();
+        let key = client.key(kid, Algorithm::RS256).await;
+        (key, started.elapsed())
+    }
+
+    /// Lets the clock run for `period`, spawned tasks with it.
+    async fn pass(period: Duration) {
+        tokio::time::sleep(period).await;
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn unknown_kids_cause_at_most_one_fetch_per_30_s() {
+        let script = Script::answering(Answer::Keys { max_age: 3600 });
+        let keys = client(&script);
+        // Nothing is cached: the first request fetches.
+        assert!(timed_key(&keys, "kid-1").await.0.is_ok());
+        assert_eq!(script.fetches(), 1);
+
+        let (refused, took) = timed_key(&keys, "rotated").await;
+        assert!(matches!(refused, Err(AuthError::InvalidToken)));
+        assert_eq!(took, Duration::ZERO, "a refused kid does not wait");
+        pass(MISS_INTERVAL - Duration::from_secs(1)).await;
+        for _ in 0..100 {
+            let _ = keys.key("rotated", Algorithm::RS256).await;
+        }
+        assert_eq!(script.fetches(), 1, "no fetch within 30 s of the last");
+        pass(Duration::from_secs(1)).await;
+        let _ = keys.key("rotated", Algorithm::RS256).await;
+        assert_eq!(script.fetches(), 2, "one fetch once 30 s have passed");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_hanging_fetch_is_cut_after_5_s_and_shared_by_every_miss() {
+        let script = Script::answering(Answer::Hangs);
+        let keys = client(&script);
+        let misses: Vec<_> = (0..1000)
+            .map(|n| {
+                let keys = Arc::clone(&keys);
+                tokio::spawn(async move { timed_key(&keys, &format!("random-{n}")).await })
+            })
+            .collect();
+        for miss in misses {
+            let (refused, took) = miss.await.unwrap();
+            assert!(matches!(refused, Err(AuthError::Unavailable)));
+            assert_eq!(took, FETCH_TIMEOUT, "the fetch timeout cuts the wait");
+        }
+        assert_eq!(script.fetches(), 1, "a thousand misses, one fetch");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn known_kids_never_wait_on_a_hanging_background_refresh() {
+        let script = Script::answering(Answer::Keys { max_age: 1 });
+        let keys = client(&script);
+        keys.start();
+        pass(Duration::from_millis(10)).await;
+        assert_eq!(script.fetches(), 1, "start fetches at once");
+        script.set(Answer::Hangs);
+        pass(Duration::from_secs(1)).await;
+        assert_eq!(script.fetches(), 2, "refreshed at the max-age");
+        for _ in 0..10 {
+            let (key, took) = timed_key(&keys, "kid-1").await;
+            assert!(key.is_ok());
+            assert_eq!(took, Duration::ZERO);
+            pass(Duration::from_millis(400)).await;
+        }
+        // The hanging refresh ends at its timeout, fails, and the next one
+        // waits the miss interval.
+        assert_eq!(script.fetches(), 2);
+        pass(FETCH_TIMEOUT + MISS_INTERVAL).await;
+        assert_eq!(script.fetches(), 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_key_set_down_at_startup_is_picked_up_within_30_s_of_coming_back() {
+        for down in [Answer::Fails, Answer::Hangs] {
+            let script = Script::answering(down);
+            let keys = client(&script);
+            keys.start();
+            let (refused, took) = timed_key(&keys, "kid-1").await;
+            assert!(matches!(refused, Err(AuthError::Unavailable)), "{down:?}");
+            let limit = if down == Answer::Hangs {
+                FETCH_TIMEOUT
+            } else {
+                Duration::ZERO
+            };
+            assert_eq!(took, limit, "{down:?}: the first refusal");
+
+            script.set(Answer::Keys { max_age: 3600 });
+            let back = Instant::now();
+            // Requests meanwhile are answered at once: refused, or served
+            // by a fetch of their own once the rate limit allows one.
+            loop {
+                let (key, took) = timed_key(&keys, "kid-1").await;
+                assert_eq!(took, Duration::ZERO, "{down:?}: a request waited");
+                if key.is_ok() {
+                    break;
+                }
+                assert!(matches!(key, Err(AuthError::Unavailable)), "{down:?}");
+                pass(Duration::from_millis(500)).await;
+            }
+            assert!(
+                back.elapsed() <= MISS_INTERVAL,
+                "{down:?}: picked up after {:?}",
+                back.elapsed()
+            );
+            assert!(
+                script.fetches() <= 3,
+                "{down:?}: {} fetches",
+                script.fetches()
+            );
+            assert!(timed_key(&keys, "kid-1").await.0.is_ok());
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn cached_keys_serve_for_24_h_of_failed_refreshes_then_503() {
+        let script = Script::answering(Answer::Keys { max_age: 600 });
+        let keys = client(&script);
+        keys.start();
+        pass(Duration::from_millis(10)).await;
+        let fetched = Instant::now();
+        script.set(Answer::Fails);
+
+        pass(MAX_STALE - Duration::from_secs(60)).await;
+        assert!(timed_key(&keys, "kid-1").await.0.is_ok(), "still serving");
+        // Every 30 s a retry, after the first refresh at the max-age.
+        let retries = (MAX_STALE - Duration::from_secs(60) - Duration::from_secs(600)).as_secs()
+            / MISS_INTERVAL.as_secs();
+        let fetches = script.fetches() as u64;
+        assert!(
+            (retries..=retries + 2).contains(&fetches),
+            "{fetches} fetches in a day, expected about {retries}"
+        );
+
+        pass(fetched + MAX_STALE - Instant::now()).await;
+        let (refused, _) = timed_key(&keys, "kid-1").await;
+        assert!(
+            matches!(refused, Err(AuthError::Unavailable)),
+            "keys a day old no longer serve"
+        );
+        assert!(!keys.has_usable_keys());
+    }
 
     #[test]
     fn max_age_is_read_and_bounded() {

@@ -317,19 +317,24 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let handler = app.clone();
+    // The request's futures are boxed where they are made: unboxed, the
+    // whole application future (kilobytes, every route's state) is copied
+    // each time a layer wraps or moves it, which measured at 2 µs of a 29 µs
+    // cached GET.
     let plain = ServiceBuilder::new()
         .layer(RequestBodyDeadlineLayer::new(BODY_DEADLINE))
         .service_fn(move |request| {
             let app = handler.clone();
-            async move { Ok::<_, Infallible>(app.handle(request).await) }
+            Box::pin(async move { Ok::<_, Infallible>(app.handle(request).await) })
         });
     let stacks = Arc::new(Stacks {
         with_cors: cors_layer(cors).layer(plain.clone()),
         plain,
         metrics: Arc::clone(app.metrics()),
     });
-    let service =
-        tower::service_fn(move |request: Request<Incoming>| observed(Arc::clone(&stacks), request));
+    let service = tower::service_fn(move |request: Request<Incoming>| {
+        Box::pin(observed(Arc::clone(&stacks), request))
+    });
 
     let mut http1 = http1::Builder::new();
     http1
@@ -422,4 +427,123 @@ pub async fn run(
     }
     app.close();
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncWriteExt;
+
+    /// A connected pair over loopback: the client's end and the server's.
+    async fn connection() -> (tokio::net::TcpStream, tokio::net::TcpStream) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = tokio::net::TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        (client, server)
+    }
+
+    // These run on tokio's paused clock: the timeout passes in virtual time,
+    // and nothing arrives meanwhile that a real clock would have let in.
+
+    #[tokio::test(start_paused = true)]
+    async fn a_client_that_says_nothing_is_dropped_at_the_header_read_timeout() {
+        let (_client, server) = connection().await;
+        let started = Instant::now();
+        assert_eq!(first_bytes_arrive(&server).await, None);
+        assert_eq!(started.elapsed(), HEADER_READ_TIMEOUT);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_client_that_stops_inside_the_http_2_preface_is_dropped_at_the_timeout() {
+        let (mut client, server) = connection().await;
+        client.write_all(&H2_PREFACE[..10]).await.unwrap();
+        let started = Instant::now();
+        assert_eq!(first_bytes_arrive(&server).await, None);
+        assert_eq!(started.elapsed(), HEADER_READ_TIMEOUT);
+    }
+
+    #[tokio::test]
+    async fn the_first_bytes_tell_the_protocol() {
+        let (mut client, server) = connection().await;
+        client.write_all(b"G").await.unwrap();
+        assert_eq!(first_bytes_arrive(&server).await, Some(Protocol::Http1));
+
+        let (mut client, server) = connection().await;
+        client.write_all(H2_PREFACE).await.unwrap();
+        assert_eq!(first_bytes_arrive(&server).await, Some(Protocol::Http2));
+
+        let (client, server) = connection().await;
+        drop(client);
+        assert_eq!(first_bytes_arrive(&server).await, None, "closed at once");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_http_2_connection_that_only_answers_pings_is_closed_at_the_idle_time() {
+        use http_body_util::{BodyExt, Empty};
+
+        let (client_io, server_io) = tokio::io::duplex(64 * 1024);
+        let activity = Arc::new(Activity::new());
+        let tracked = Arc::clone(&activity);
+        let service = hyper::service::service_fn(move |_request: Request<Incoming>| {
+            let request = tracked.begin();
+            async move {
+                drop(request);
+                Ok::<_, Infallible>(http::Response::new(Empty::<bytes::Bytes>::new()))
+            }
+        });
+        let mut builder = http2::Builder::new(TokioExecutor::new());
+        builder
+            .timer(TokioTimer::new())
+            .keep_alive_interval(HEADER_READ_TIMEOUT)
+            .keep_alive_timeout(HEADER_READ_TIMEOUT);
+        let connection = builder.serve_connection(TokioIo::new(server_io), service);
+        let (_stop, mut stopping) = watch::channel(false);
+        let served = tokio::spawn(async move {
+            drive(connection, &activity, &mut stopping).await;
+            Instant::now()
+        });
+
+        let (mut sender, client) = hyper::client::conn::http2::Builder::new(TokioExecutor::new())
+            .timer(TokioTimer::new())
+            .handshake::<_, Empty<bytes::Bytes>>(TokioIo::new(client_io))
+            .await
+            .unwrap();
+        // The client's connection task answers the server's PINGs for as
+        // long as it runs.
+        let client = tokio::spawn(client);
+        let request = http::Request::get("http://localhost/health")
+            .body(Empty::new())
+            .unwrap();
+        let response = sender.send_request(request).await.unwrap();
+        response.into_body().collect().await.unwrap();
+        let idle_since = Instant::now();
+
+        let closed_at = served.await.unwrap();
+        let idle = closed_at - idle_since;
+        assert!(
+            (HEADER_READ_TIMEOUT..HEADER_READ_TIMEOUT + Duration::from_secs(1)).contains(&idle),
+            "closed after {idle:?} of idleness"
+        );
+        drop(sender);
+        client.await.unwrap().unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_connection_is_idle_once_no_request_ended_for_the_idle_time() {
+        let activity = Arc::new(Activity::new());
+        assert!(!activity.is_idle());
+        tokio::time::sleep(HEADER_READ_TIMEOUT).await;
+        assert!(activity.is_idle(), "no request for the idle time");
+
+        let request = activity.begin();
+        tokio::time::sleep(HEADER_READ_TIMEOUT * 3).await;
+        assert!(!activity.is_idle(), "a request in flight, however long");
+        drop(request);
+        tokio::time::sleep(HEADER_READ_TIMEOUT - Duration::from_millis(1)).await;
+        assert!(!activity.is_idle(), "a request ended within the idle time");
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        assert!(activity.is_idle());
+    }
 }

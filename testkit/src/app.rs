@@ -191,6 +191,20 @@ pub fn free_port() -> u16 {
     listener.local_addr().expect("local address").port()
 }
 
+/// A loopback address where nothing listens, and the bound socket that
+/// keeps it so. Unlike a [`free_port`], no other test's server can take the
+/// port while the socket lives (and answer what was meant to be refused):
+/// a bound socket that does not listen refuses connections as a free port
+/// does.
+pub fn refusing_address() -> (tokio::net::TcpSocket, std::net::SocketAddr) {
+    let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
+    socket
+        .bind(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
+        .expect("bind an ephemeral port");
+    let address = socket.local_addr().expect("its address");
+    (socket, address)
+}
+
 /// The JSON of one dot-separated part of a JWT (0: header, 1: claims).
 pub fn jwt_part(token: &str, index: usize) -> Value {
     let part = token

@@ -96,9 +96,8 @@ async fn a_token_of_another_issuer_is_invalid_claims() {
 #[tokio::test]
 async fn a_server_that_cannot_fetch_its_keys_is_auth_unavailable() {
     let issuer = TestServer::start();
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let jwks_url = format!("http://{}/jwks.json", closed.local_addr().unwrap());
-    drop(closed);
+    let (_closed, address) = crate::fake::refusing_address();
+    let jwks_url = format!("http://{address}/jwks.json");
     let verifier = TestServer::verifying("casting-dev", "casting-agency", &jwks_url);
     let client = Client::builder(&verifier.url)
         .token(issuer.token(Role::Producer))

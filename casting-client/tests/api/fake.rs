@@ -203,3 +203,17 @@ async fn answer(
         }
     }
 }
+
+/// A loopback address where nothing listens, and the bound socket that
+/// keeps it so: while the socket lives no other test's server can take the
+/// port (and this test's requests), and a bound socket that does not listen
+/// refuses connections as a free port does. `listen` on it to start a
+/// server there later.
+pub(crate) fn refusing_address() -> (tokio::net::TcpSocket, std::net::SocketAddr) {
+    let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
+    socket
+        .bind(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
+        .expect("bind an ephemeral port");
+    let address = socket.local_addr().expect("its address");
+    (socket, address)
+}

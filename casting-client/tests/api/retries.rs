@@ -219,16 +219,11 @@ async fn a_retry_after_beyond_the_budget_returns_at_once() {
 #[tokio::test(start_paused = true)]
 async fn a_get_is_retried_until_a_server_that_was_not_listening_comes_up() {
     // A port nobody listens on, for a while.
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap().port()
-    };
+    let (socket, address) = crate::fake::refusing_address();
+    let port = address.port();
     let server = tokio::spawn(async move {
         tokio::time::sleep(Duration::from_secs(1)).await;
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
-            .await
-            .unwrap();
-        Fake::serve_on(listener, |_| one_movie())
+        Fake::serve_on(socket.listen(1024).unwrap(), |_| one_movie())
     });
     let client = Client::builder(&format!("http://127.0.0.1:{port}"))
         .retry(

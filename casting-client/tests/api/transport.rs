@@ -187,9 +187,8 @@ async fn a_server_that_never_answers_times_out() {
 
 #[tokio::test]
 async fn nothing_listening_is_a_connect_error() {
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", closed.local_addr().unwrap());
-    drop(closed);
+    let (_closed, address) = crate::fake::refusing_address();
+    let url = format!("http://{address}");
 
     let result = Client::new(&url).unwrap().health().await;
 

@@ -108,12 +108,12 @@ async fn a_log_file_that_refuses_writes_loses_lines_not_requests() {
 #[tokio::test]
 async fn a_key_set_that_cannot_be_fetched_is_logged_with_its_cause() {
     // A port nothing listens on: the fetch is refused at once.
-    let port = crate::helpers::free_port();
+    let (_closed, address) = crate::helpers::refusing_address();
     let issuer = crate::mock_issuer::MockIssuer::start();
     let dir = tempfile::tempdir().expect("temporary directory");
     let server = Launch::verifying(
         &issuer,
-        &format!("http://127.0.0.1:{port}/jwks.json"),
+        &format!("http://{address}/jwks.json"),
         &dir.path().join("casting.redb"),
     )
     .process()

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
-use crate::helpers::{Launch, client, database_in, free_port};
+use crate::helpers::{Launch, client, database_in, refusing_address};
 
 /// A TCP relay to PostgreSQL that can be cut: while cut, it closes every
 /// relayed connection and every new one at once, as a database that went
@@ -169,8 +169,8 @@ async fn an_outage_is_503_with_nothing_done_and_the_server_recovers_by_itself() 
 async fn an_unreachable_database_at_startup_is_retried_then_refused_in_one_line_without_the_password()
  {
     // Light: a few requests and much waiting; it runs beside anything.
-    let port = free_port();
-    let url = format!("postgres://casting:pa55word@127.0.0.1:{port}/casting");
+    let (_refusing, address) = refusing_address();
+    let url = format!("postgres://casting:pa55word@{address}/casting");
     let started = Instant::now();
     let exit = Launch::new()
         .args(["--dev", "--bind", "127.0.0.1:0", "--db", &url])

@@ -275,8 +275,8 @@ async fn a_key_set_that_hangs_from_the_start_is_a_503_after_a_short_timeout() {
 #[tokio::test]
 async fn an_unreachable_key_set_is_a_503() {
     let issuer = MockIssuer::start();
-    let port = crate::helpers::free_port();
-    let closed = format!("http://127.0.0.1:{port}/.well-known/jwks.json");
+    let (_refusing, address) = crate::helpers::refusing_address();
+    let closed = format!("http://{address}/.well-known/jwks.json");
     let app = spawn_app_with_jwks_url(issuer, &closed, &[]).await;
 
     let reply = get_movies(&app, &app.tokens.assistant).await;

@@ -171,7 +171,7 @@ impl JwksClient {
         allowed: Vec<Algorithm>,
         metrics: SharedMetrics,
     ) -> Result<Self, JwksError> {
-        // The whole fetch is timed by tokio (see fetch_and_store); the
+        // The whole fetch is timed by tokio (see `fetch`); the
         // connect timeout only makes a dead address fail sooner.
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())

@@ -2,7 +2,7 @@
 //!
 //! Lines are formatted on the request's thread and appended to a bounded
 //! buffer that a thread of its own writes to standard error in batches
-//! ([`buffer`]). A sink that stops reading (a dead log collector's pipe) or
+//! (`buffer`). A sink that stops reading (a dead log collector's pipe) or
 //! refuses writes (a file at its size limit, a closed pipe) costs lines,
 //! never requests: they are dropped and counted in [`dropped_lines`].
 

@@ -208,6 +208,13 @@ fn median(mut values: Vec<f64>) -> f64 {
     }
 }
 
+/// The lowest and highest of `values`; zeros when there are none.
+fn spread(values: &[f64]) -> (f64, f64) {
+    let low = values.iter().copied().reduce(f64::min).unwrap_or(0.0);
+    let high = values.iter().copied().reduce(f64::max).unwrap_or(0.0);
+    (low, high)
+}
+
 fn build_server() -> Result<PathBuf, String> {
     let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .args([
@@ -236,8 +243,11 @@ fn have(program: &str) -> bool {
 }
 
 /// The CPU time a process has used so far, user and system, in seconds:
-/// fields 14 and 15 of `/proc/PID/stat`, in clock ticks. Unlike requests
-/// per second, this does not move when other processes share the machine.
+/// fields 14 and 15 of `/proc/PID/stat`, in clock ticks. Other processes
+/// on the machine move it less than requests per second, but they do move
+/// it (a shared host's caches and memory): on one VM the same build's
+/// cached read went from 13 to 20 µs an hour later, so only figures of one
+/// run compare.
 fn cpu_seconds(pid: u32, ticks_per_second: f64) -> f64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     // The command name may hold spaces; the fields after it do not.
@@ -580,10 +590,10 @@ fn load(t: &Target<'_>, seconds: u32, load_core: Option<u32>) -> Result<wrk::Run
 /// The table of medians, one row per scenario.
 fn print_table(scenarios: &[Scenario<'_>], tallies: &[Tally]) {
     println!(
-        "| scenario | server req/s | p50 ms | p99 ms | CPU µs/req | floor | floor req/s | floor p50 ms | floor p99 ms | floor CPU µs/req | ratio | CPU ratio | errors |"
+        "| scenario | server req/s | p50 ms | p99 ms | CPU µs/req | floor | floor req/s | floor p50 ms | floor p99 ms | floor CPU µs/req | ratio | CPU ratio | CPU ratio, rounds | errors |"
     );
     println!(
-        "| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+        "| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
     );
     for (scenario, tally) in scenarios.iter().zip(tallies) {
         let figure =
@@ -594,12 +604,15 @@ fn print_table(scenarios: &[Scenario<'_>], tallies: &[Tally]) {
             .zip(&tally.floor)
             .map(|(s, f)| s.rps / f.rps.max(1.0))
             .collect();
-        let cpu_ratios = tally
+        let cpu_ratios: Vec<f64> = tally
             .server
             .iter()
             .zip(&tally.floor)
             .map(|(s, f)| s.cpu_us / f.cpu_us.max(f64::MIN_POSITIVE))
             .collect();
+        // The rounds' lowest and highest, beside the median: how far the
+        // machine moved the figure while the run went on.
+        let (low, high) = spread(&cpu_ratios);
         let errors: u64 = tally
             .server
             .iter()
@@ -607,7 +620,7 @@ fn print_table(scenarios: &[Scenario<'_>], tallies: &[Tally]) {
             .map(|r| r.errors)
             .sum();
         println!(
-            "| {} | {:.0} | {:.2} | {:.2} | {:.1} | {} | {:.0} | {:.2} | {:.2} | {:.1} | {:.2}x | {:.2}x | {} |",
+            "| {} | {:.0} | {:.2} | {:.2} | {:.1} | {} | {:.0} | {:.2} | {:.2} | {:.1} | {:.2}x | {:.2}x | {low:.2}-{high:.2}x | {} |",
             scenario.name,
             figure(&tally.server, |r| r.rps),
             figure(&tally.server, |r| r.p50_ms),
@@ -749,5 +762,12 @@ mod tests {
         let after = cpu_seconds(pid, ticks);
         assert!(after > before, "{before} then {after}");
         assert!(after - before < 5.0, "{before} then {after}");
+    }
+
+    #[test]
+    fn the_spread_is_the_lowest_and_highest_round() {
+        assert_eq!(spread(&[1.4, 1.2, 1.7]), (1.2, 1.7));
+        assert_eq!(spread(&[2.0]), (2.0, 2.0));
+        assert_eq!(spread(&[]), (0.0, 0.0));
     }
 }

@@ -243,11 +243,10 @@ fn have(program: &str) -> bool {
 }
 
 /// The CPU time a process has used so far, user and system, in seconds:
-/// fields 14 and 15 of `/proc/PID/stat`, in clock ticks. Other processes
-/// on the machine move it less than requests per second, but they do move
-/// it (a shared host's caches and memory): on one VM the same build's
-/// cached read went from 13 to 20 µs an hour later, so only figures of one
-/// run compare.
+/// fields 14 and 15 of `/proc/PID/stat`, in clock ticks. A shared host
+/// moves it as it moves requests per second (on one VM the same build's
+/// cached read went from 13 to 20 µs an hour later), so only ratios to a
+/// floor measured in the same run compare.
 fn cpu_seconds(pid: u32, ticks_per_second: f64) -> f64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     // The command name may hold spaces; the fields after it do not.

@@ -77,7 +77,7 @@ pub use backend::{
 #[cfg(feature = "store")]
 pub use error::Error;
 pub use model::{
-    Actor, ActorPatch, InvalidField, Movie, MoviePatch, NewActor, NewMovie, RecordKind,
+    Actor, ActorPatch, InvalidField, JsonBody, Movie, MoviePatch, NewActor, NewMovie, RecordKind,
     ReleaseDate, ReleaseDateError,
 };
 pub use permission::{Permission, PermissionSet, Principal, Role};

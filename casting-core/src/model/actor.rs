@@ -4,7 +4,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
 use super::invalid::{InvalidField, MAX_GENDER_CHARS, MAX_TEXT_CHARS, check_age, check_text};
-use super::json::{Fields, empty_patch, missing};
+use super::json::{Fields, JsonBody, empty_patch, missing};
 
 /// An actor as stored and as sent on the wire:
 /// `{"id": 1, "name": "Robert Downey Jr", "age": 44, "gender": "Male", "movie_id": 2}`.
@@ -86,6 +86,15 @@ impl NewActor {
     /// the wrong type, or a value breaks a rule of [`NewActor::validate`].
     /// Whether `movie_id` names an existing movie is the store's to say.
     pub fn from_json(body: &Value) -> Result<Self, InvalidField> {
+        Self::from_body(&JsonBody::from_value(body))
+    }
+
+    /// Reads a request body, as [`Self::from_json`] does, from its text
+    /// read by [`JsonBody::parse`].
+    ///
+    /// # Errors
+    /// As [`Self::from_json`].
+    pub fn from_body(body: &JsonBody<'_>) -> Result<Self, InvalidField> {
         let fields = Fields::new(body, &FIELDS)?;
         let actor = NewActor {
             name: fields.string("name")?.ok_or_else(|| missing("name"))?,
@@ -113,6 +122,15 @@ impl ActorPatch {
     /// # Errors
     /// As [`NewActor::from_json`], and when no field is given.
     pub fn from_json(body: &Value) -> Result<Self, InvalidField> {
+        Self::from_body(&JsonBody::from_value(body))
+    }
+
+    /// Reads a request body, as [`Self::from_json`] does, from its text
+    /// read by [`JsonBody::parse`].
+    ///
+    /// # Errors
+    /// As [`Self::from_json`].
+    pub fn from_body(body: &JsonBody<'_>) -> Result<Self, InvalidField> {
         let fields = Fields::new(body, &FIELDS)?;
         if fields.is_empty() {
             return Err(empty_patch("name, age, gender, movie_id"));

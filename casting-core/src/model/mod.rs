@@ -10,6 +10,7 @@ mod release_date;
 
 pub use actor::{Actor, ActorPatch, NewActor};
 pub use invalid::{InvalidField, MAX_AGE, MAX_GENDER_CHARS, MAX_TEXT_CHARS};
+pub use json::JsonBody;
 pub use kind::{RecordKind, UnknownKind};
 pub use movie::{Movie, MoviePatch, NewMovie};
 pub use release_date::{ReleaseDate, ReleaseDateError};

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::invalid::{InvalidField, MAX_TEXT_CHARS, check_text};
-use super::json::{Fields, empty_patch, missing};
+use super::json::{Fields, JsonBody, empty_patch, missing};
 use crate::ReleaseDate;
 
 /// A movie as stored and as sent on the wire:
@@ -55,6 +55,15 @@ impl NewMovie {
     /// When the body is not an object, a field is unknown, missing or of
     /// the wrong type, or a value breaks a rule of [`NewMovie::validate`].
     pub fn from_json(body: &Value) -> Result<Self, InvalidField> {
+        Self::from_body(&JsonBody::from_value(body))
+    }
+
+    /// Reads a request body, as [`Self::from_json`] does, from its text
+    /// read by [`JsonBody::parse`].
+    ///
+    /// # Errors
+    /// As [`Self::from_json`].
+    pub fn from_body(body: &JsonBody<'_>) -> Result<Self, InvalidField> {
         let fields = Fields::new(body, &FIELDS)?;
         let title = fields.string("title")?.ok_or_else(|| missing("title"))?;
         let release = fields
@@ -80,6 +89,15 @@ impl MoviePatch {
     /// # Errors
     /// As [`NewMovie::from_json`], and when no field is given.
     pub fn from_json(body: &Value) -> Result<Self, InvalidField> {
+        Self::from_body(&JsonBody::from_value(body))
+    }
+
+    /// Reads a request body, as [`Self::from_json`] does, from its text
+    /// read by [`JsonBody::parse`].
+    ///
+    /// # Errors
+    /// As [`Self::from_json`].
+    pub fn from_body(body: &JsonBody<'_>) -> Result<Self, InvalidField> {
         let fields = Fields::new(body, &FIELDS)?;
         let patch = MoviePatch {
             title: fields.string("title")?,

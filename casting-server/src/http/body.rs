@@ -6,6 +6,7 @@ use http_body_util::{BodyExt, LengthLimitError, Limited};
 use hyper::body::Body;
 use std::collections::BTreeMap;
 
+use serde::Deserialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
@@ -63,9 +64,8 @@ fn unrepresentable(bytes: &[u8]) -> Option<ApiError> {
 ///
 /// # Errors
 /// 415 unless declared as JSON (an empty body without a type is a 400, as
-/// it is not JSON either), 413 over the limit, 408 when the body stalls,
-/// 400 when it is not JSON.
-pub async fn read_json<B>(headers: &HeaderMap, body: B, limit: usize) -> Result<Value, ApiError>
+/// it is not JSON either), 413 over the limit, 408 when the body stalls.
+pub async fn read<B>(headers: &HeaderMap, body: B, limit: usize) -> Result<Bytes, ApiError>
 where
     B: Body<Data = Bytes>,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
@@ -101,8 +101,17 @@ where
             )));
         }
     };
-    serde_json::from_slice(&bytes).map_err(|e| {
-        unrepresentable(&bytes)
+    Ok(bytes)
+}
+
+/// Parses a body [`read`] returned.
+///
+/// # Errors
+/// 400 when it is not JSON; 422 naming the field when it holds a number
+/// out of range.
+pub fn parse<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        unrepresentable(bytes)
             .unwrap_or_else(|| ApiError::BadRequest(format!("the body is not valid JSON: {e}")))
     })
 }
@@ -111,6 +120,14 @@ where
 mod tests {
     use super::*;
     use http_body_util::{Full, StreamBody};
+
+    async fn read_json<B>(headers: &HeaderMap, body: B, limit: usize) -> Result<Value, ApiError>
+    where
+        B: Body<Data = Bytes>,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        parse(&super::read(headers, body, limit).await?)
+    }
 
     fn headers(content_type: Option<&str>) -> HeaderMap {
         let mut h = HeaderMap::new();

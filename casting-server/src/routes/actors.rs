@@ -4,10 +4,9 @@
 use std::sync::Arc;
 
 use casting_core::{
-    Actor, ActorPatch, Agency, Error, InvalidField, NewActor, Page, PageRequest, Principal,
-    RecordKind, Versioned, Write, Written,
+    Actor, ActorPatch, Agency, Error, InvalidField, JsonBody, NewActor, Page, PageRequest,
+    Principal, RecordKind, Versioned, Write, Written,
 };
-use serde_json::Value;
 
 use super::resource::{List, Resource};
 use crate::http::error::ApiError;
@@ -35,12 +34,12 @@ impl Resource for Actors {
     const ADDED_MESSAGE: &'static str = "actor added successfully";
     const CHANGED: &'static str = "actor changed to ";
 
-    fn decode_new(body: &Value) -> Result<NewActor, InvalidField> {
-        NewActor::from_json(body)
+    fn decode_new(body: &JsonBody<'_>) -> Result<NewActor, InvalidField> {
+        NewActor::from_body(body)
     }
 
-    fn decode_patch(body: &Value) -> Result<ActorPatch, InvalidField> {
-        ActorPatch::from_json(body)
+    fn decode_patch(body: &JsonBody<'_>) -> Result<ActorPatch, InvalidField> {
+        ActorPatch::from_body(body)
     }
 
     fn create(input: NewActor) -> Write {

@@ -4,10 +4,9 @@
 use std::sync::Arc;
 
 use casting_core::{
-    Agency, Error, InvalidField, Movie, MoviePatch, NewMovie, Page, PageRequest, Principal,
-    RecordKind, Versioned, Write, Written,
+    Agency, Error, InvalidField, JsonBody, Movie, MoviePatch, NewMovie, Page, PageRequest,
+    Principal, RecordKind, Versioned, Write, Written,
 };
-use serde_json::Value;
 
 use super::resource::{List, Resource};
 use crate::http::error::ApiError;
@@ -35,12 +34,12 @@ impl Resource for Movies {
     const ADDED_MESSAGE: &'static str = "movie added successfully";
     const CHANGED: &'static str = "movie changed to ";
 
-    fn decode_new(body: &Value) -> Result<NewMovie, InvalidField> {
-        NewMovie::from_json(body)
+    fn decode_new(body: &JsonBody<'_>) -> Result<NewMovie, InvalidField> {
+        NewMovie::from_body(body)
     }
 
-    fn decode_patch(body: &Value) -> Result<MoviePatch, InvalidField> {
-        MoviePatch::from_json(body)
+    fn decode_patch(body: &JsonBody<'_>) -> Result<MoviePatch, InvalidField> {
+        MoviePatch::from_body(body)
     }
 
     fn create(input: NewMovie) -> Write {

@@ -5,14 +5,13 @@ use bytes::Bytes;
 use std::sync::Arc;
 
 use casting_core::{
-    Agency, Error, InvalidField, Page, PageRequest, Principal, RecordKind, Versioned, Write,
-    Written,
+    Agency, Error, InvalidField, JsonBody, Page, PageRequest, Principal, RecordKind, Versioned,
+    Write, Written,
 };
 use http::{HeaderMap, header};
 use hyper::body::Body;
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
-use serde_json::Value;
 
 use super::{id, unprocessable};
 use crate::http::error::ApiError;
@@ -55,12 +54,12 @@ pub trait Resource: 'static {
     ///
     /// # Errors
     /// The first field that breaks a rule.
-    fn decode_new(body: &Value) -> Result<Self::New, InvalidField>;
+    fn decode_new(body: &JsonBody<'_>) -> Result<Self::New, InvalidField>;
     /// Reads an update body.
     ///
     /// # Errors
     /// The first field that breaks a rule.
-    fn decode_patch(body: &Value) -> Result<Self::Patch, InvalidField>;
+    fn decode_patch(body: &JsonBody<'_>) -> Result<Self::Patch, InvalidField>;
     /// The write that creates.
     fn create(input: Self::New) -> Write;
     /// The write that updates record `id`.
@@ -217,8 +216,8 @@ where
     B: Body<Data = Bytes> + Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let value = body::read_json(headers, body, app.body_limit()).await?;
-    let input = R::decode_new(&value).map_err(unprocessable)?;
+    let bytes = body::read(headers, body, app.body_limit()).await?;
+    let input = R::decode_new(&body::parse(&bytes)?).map_err(unprocessable)?;
     let (record, _) = app
         .write(principal, R::create(input), None, R::written)
         .await?;
@@ -246,8 +245,8 @@ where
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let id = id(raw_id)?;
-    let value = body::read_json(headers, body, app.body_limit()).await?;
-    let patch = R::decode_patch(&value).map_err(unprocessable)?;
+    let bytes = body::read(headers, body, app.body_limit()).await?;
+    let patch = R::decode_patch(&body::parse(&bytes)?).map_err(unprocessable)?;
     let condition = if_match(headers, id);
     let (record, version) = app
         .write(principal, R::update(id, patch), condition, R::written)

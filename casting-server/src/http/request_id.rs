@@ -35,9 +35,24 @@ fn generate() -> HeaderValue {
         u32::from_le_bytes(bytes)
     });
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    let text = format!("{prefix:08x}-{n:012x}");
+    let text = text(prefix, n);
     // Hex digits and a dash are always a valid header value.
-    HeaderValue::from_str(&text).unwrap_or(HeaderValue::from_static("0"))
+    HeaderValue::from_bytes(&text).unwrap_or(HeaderValue::from_static("0"))
+}
+
+/// `{prefix:08x}-{n:012x}`, written digit by digit: `format!` took a
+/// fiftieth of the instructions of a whole `POST /actors`. A counter past
+/// 48 bits keeps its low 48, which a process does not reach.
+fn text(prefix: u32, n: u64) -> [u8; 21] {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = [b'-'; 21];
+    for (i, slot) in out[..8].iter_mut().enumerate() {
+        *slot = HEX[((prefix >> (28 - 4 * i)) & 0xf) as usize];
+    }
+    for (i, slot) in out[9..].iter_mut().enumerate() {
+        *slot = HEX[((n >> (44 - 4 * i)) & 0xf) as usize];
+    }
+    out
 }
 
 /// The request's id: the first `X-Request-Id` it carries, if acceptable,
@@ -78,6 +93,21 @@ mod tests {
             let made = of(&with(id));
             assert_ne!(made.as_bytes(), id);
             assert!(acceptable(made.as_bytes()));
+        }
+    }
+
+    #[test]
+    fn ids_are_written_as_format_writes_them() {
+        for (prefix, n) in [
+            (0, 0),
+            (0xdead_beef, 1),
+            (u32::MAX, (1 << 48) - 1),
+            (0x0102_0304, 0x0a0b_0c0d_0e0f),
+        ] {
+            assert_eq!(
+                std::str::from_utf8(&text(prefix, n)).unwrap(),
+                format!("{prefix:08x}-{n:012x}")
+            );
         }
     }
 

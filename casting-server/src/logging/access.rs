@@ -7,6 +7,7 @@
 
 use std::cell::Cell;
 use std::io::{self, Write as _};
+use std::net::IpAddr;
 use std::time::SystemTime;
 
 use jiff::civil::DateTime;
@@ -77,7 +78,8 @@ fn text(out: &mut Vec<u8>, now: &DateTime, line: &Access<'_>) -> io::Result<()> 
     out.extend_from_slice(itoa::Buffer::new().format(line.status).as_bytes());
     // `Debug`, as the fmt layer records an f64.
     write!(out, " duration_ms={:?}", duration_ms(line))?;
-    write!(out, " client={}", line.client)?;
+    out.extend_from_slice(b" client=");
+    address(out, line.client)?;
     out.extend_from_slice(b" sub=");
     debug_str(out, line.sub)?;
     out.push(b'\n');
@@ -102,10 +104,31 @@ fn json(out: &mut Vec<u8>, now: &DateTime, line: &Access<'_>) -> io::Result<()> 
     out.extend_from_slice(b",\"duration_ms\":");
     serde_json::to_writer(&mut *out, &duration_ms(line))?;
     // An address has nothing to escape.
-    write!(out, ",\"client\":\"{}\",\"sub\":", line.client)?;
+    out.extend_from_slice(b",\"client\":\"");
+    address(out, line.client)?;
+    out.extend_from_slice(b"\",\"sub\":");
     serde_json::to_writer(&mut *out, line.sub)?;
     out.extend_from_slice(b",\"target\":\"casting::access\"}\n");
     Ok(())
+}
+
+/// `client` as its `Display` writes it. An IPv4 address, the usual one,
+/// is written octet by octet: through the formatter it cost about 950
+/// instructions, a thirtieth of a whole cached `GET /movies`.
+fn address(out: &mut Vec<u8>, client: IpAddr) -> io::Result<()> {
+    match client {
+        IpAddr::V4(v4) => {
+            let mut digits = itoa::Buffer::new();
+            for (i, octet) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b'.');
+                }
+                out.extend_from_slice(digits.format(octet).as_bytes());
+            }
+            Ok(())
+        }
+        IpAddr::V6(v6) => write!(out, "{v6}"),
+    }
 }
 
 /// The duration field's value, as the event carried it.
@@ -197,6 +220,24 @@ mod tests {
                 timestamp(&mut ours, &jiff::tz::TimeZone::UTC.to_datetime(at));
                 assert_eq!(String::from_utf8(ours).unwrap(), format!("{at:.6}"));
             }
+        }
+    }
+
+    #[test]
+    fn addresses_are_written_as_display_writes_them() {
+        use std::net::{Ipv4Addr, Ipv6Addr};
+        for client in [
+            IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            IpAddr::V4(Ipv4Addr::BROADCAST),
+            IpAddr::V4(Ipv4Addr::new(10, 0, 100, 7)),
+            IpAddr::V6(Ipv6Addr::LOCALHOST),
+            IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1)),
+            IpAddr::V6(Ipv4Addr::new(192, 0, 2, 1).to_ipv6_mapped()),
+        ] {
+            let mut ours = Vec::new();
+            address(&mut ours, client).unwrap();
+            assert_eq!(String::from_utf8(ours).unwrap(), client.to_string());
         }
     }
 

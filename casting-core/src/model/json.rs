@@ -3,8 +3,9 @@
 //!
 //! A body is read straight from its text into [`JsonBody`], a flat list of
 //! its fields with the little each one's reader needs, rather than into a
-//! [`serde_json::Value`] tree first: that tree's map and strings were a
-//! tenth of the instructions of a whole `POST /actors`.
+//! [`serde_json::Value`] tree first: building and dropping that tree's
+//! map and strings cost about 4K of the 100K instructions of a whole
+//! `POST /actors`.
 
 use std::borrow::Cow;
 use std::fmt;

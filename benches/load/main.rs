@@ -16,8 +16,8 @@
 //! from Debian's package of that name). `LOAD_SECONDS` (default 5),
 //! `LOAD_ROUNDS` (default 3) and `LOAD_BIG_ACTORS` (default 1000000; 0 skips
 //! the data-scaling part) tune it. `LOAD_BASELINE_SERVER=PATH` adds the
-//! write scenario against another build of `casting-server`, to measure a
-//! change that has no switch. `LOAD_POSTGRES=URL` (a database through which
+//! write and mixed scenarios against another build of `casting-server`, to
+//! measure a change that has no switch. `LOAD_POSTGRES=URL` (a database through which
 //! a fresh one is created) adds reads and writes over PostgreSQL against
 //! the embedded store, and one process against two on one database.
 
@@ -141,10 +141,29 @@ impl Server {
 
 /// A plain HTTP/1.1 GET, for fetching the bodies the floors answer with.
 fn get(addr: &str, path: &str, token: &str) -> Result<Vec<u8>, String> {
+    request(addr, "GET", path, token, None)
+}
+
+/// One HTTP/1.1 request on its own connection, with an optional JSON body;
+/// the response body, or why the answer was not a 200.
+fn request(
+    addr: &str,
+    method: &str,
+    path: &str,
+    token: &str,
+    body: Option<&str>,
+) -> Result<Vec<u8>, String> {
     let mut stream = TcpStream::connect(addr).map_err(|e| e.to_string())?;
+    let body = body.map_or(String::new(), |body| {
+        format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+    });
     write!(
         stream,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n{}",
+        if body.is_empty() { "\r\n" } else { &body }
     )
     .map_err(|e| e.to_string())?;
     let mut response = Vec::new();
@@ -157,11 +176,34 @@ fn get(addr: &str, path: &str, token: &str) -> Result<Vec<u8>, String> {
         .ok_or("no header end")?;
     if !response.starts_with(b"HTTP/1.1 200") {
         return Err(format!(
-            "GET {path}: {}",
+            "{method} {path}: {}",
             String::from_utf8_lossy(&response[..split])
         ));
     }
     Ok(response[split + 4..].to_vec())
+}
+
+/// Seeds a running server through its API, as [`seed`] seeds a file: for a
+/// build that may not read a store this build writes.
+fn seed_over_http(addr: &str, token: &str, movies: u64, actors: u64) -> Result<(), String> {
+    for i in 1..=movies {
+        let movie = format!(r#"{{"title": "Movie {i}", "release": "2010-10-13"}}"#);
+        request(addr, "POST", "/movies", token, Some(&movie))?;
+    }
+    for i in 1..=actors {
+        let gender = if i % 2 == 0 { "Female" } else { "Male" };
+        let movie_id = if movies > 0 && i <= 2 * movies {
+            ((i - 1) % movies + 1).to_string()
+        } else {
+            "null".into()
+        };
+        let actor = format!(
+            r#"{{"name": "Actor {i}", "age": {}, "gender": "{gender}", "movie_id": {movie_id}}}"#,
+            i % 90 + 10
+        );
+        request(addr, "POST", "/actors", token, Some(&actor))?;
+    }
+    Ok(())
 }
 
 fn seed(db: &Path, movies: u64, actors: u64) -> Result<(), String> {
@@ -404,18 +446,24 @@ fn orchestrate() -> Result<(), String> {
     // Another build of the server (LOAD_BASELINE_SERVER), for a change
     // that has no switch of its own: the same writes against both builds,
     // interleaved, on stores seeded alike.
+    // Its stores are left for that build to create (an older build refuses
+    // a store of a newer schema): writes need no seed data, and the mixed
+    // scenario's is written through the API.
     let baseline = match std::env::var_os("LOAD_BASELINE_SERVER") {
         Some(program) => {
-            // Left for that build to create: an older build refuses a store
-            // of a newer schema. Writes need no seed data.
-            let db = dir.join("writes-baseline.redb");
-            std::fs::copy(key_path(&small), key_path(&db)).map_err(|e| e.to_string())?;
-            let db = db_arg(&db);
-            Some(Server::start(
-                Path::new(&program),
-                &["--dev", "--bind", "127.0.0.1:0", "--db", &db],
-                server_core,
-            )?)
+            let start = |name: &str| -> Result<Server, String> {
+                let db = dir.join(name);
+                std::fs::copy(key_path(&small), key_path(&db)).map_err(|e| e.to_string())?;
+                Server::start(
+                    Path::new(&program),
+                    &["--dev", "--bind", "127.0.0.1:0", "--db", &db_arg(&db)],
+                    server_core,
+                )
+            };
+            let writes = start("writes-baseline.redb")?;
+            let mixed = start("mixed-baseline.redb")?;
+            seed_over_http(&mixed.addr, &one_token, 10, 20)?;
+            Some((writes, mixed))
         }
         None => None,
     };
@@ -503,11 +551,17 @@ fn orchestrate() -> Result<(), String> {
             floor_name: "the same server, GET /movies only",
         },
     ];
-    if let Some(baseline) = &baseline {
+    if let Some((writes, mixed_baseline)) = &baseline {
         scenarios.push(Scenario {
             name: "POST /actors, group commit, this build vs baseline",
             server: target(&server_on, "/actors", &post_one),
-            floor: target(baseline, "/actors", &post_one),
+            floor: target(writes, "/actors", &post_one),
+            floor_name: "LOAD_BASELINE_SERVER",
+        });
+        scenarios.push(Scenario {
+            name: "90 % GET /movies, 10 % POST /actors, this build vs baseline",
+            server: target(&mixed, "/movies", &mixed_one),
+            floor: target(mixed_baseline, "/movies", &mixed_one),
             floor_name: "LOAD_BASELINE_SERVER",
         });
     }

@@ -6,7 +6,8 @@
 //! Data flows one way: [`server`] accepts connections and applies the tower
 //! layers; [`app`] routes ([`http::router`]), authenticates ([`auth`]) and
 //! checks the permission; [`routes`] read the query and body ([`http`]) and
-//! call `casting-core`; writes go through the group-commit [`writer`]. The
+//! call `casting-core`; writes go through the group-commit [`writer`], whose
+//! batches wait for the runtime's workers to go [`idle`]. The
 //! handlers see only the shared [`state`], never the dispatcher above them.
 //! [`config`] turns flags and variables into [`config::Settings`];
 //! [`Application`] builds a server from them (store, key, listener) and
@@ -21,6 +22,7 @@ pub mod config;
 pub mod copy;
 pub mod database;
 pub mod http;
+pub mod idle;
 pub mod logging;
 pub mod metrics;
 pub mod routes;

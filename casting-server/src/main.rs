@@ -71,10 +71,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match casting_server::idle::Workers::process_runtime() {
         Ok(runtime) => runtime,
         Err(error) => return report(Err(error)),
     };

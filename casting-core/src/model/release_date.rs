@@ -185,9 +185,9 @@ const MONTHS: [&str; 12] = [
 ];
 
 impl ReleaseDate {
-    /// The IMF-fixdate as bytes, built without the formatting machinery:
-    /// lists serialise one per movie.
-    fn imf_fixdate(self) -> [u8; 29] {
+    /// The IMF-fixdate (`Wed, 13 Oct 2010 00:00:00 GMT`) as ASCII bytes,
+    /// built without the formatting machinery: lists write one per movie.
+    pub fn imf_fixdate(self) -> [u8; 29] {
         let mut out = *b"Www, DD Mmm YYYY 00:00:00 GMT";
         out[..3].copy_from_slice(weekday_name(self.0.weekday()).as_bytes());
         let day = self.day().unsigned_abs();

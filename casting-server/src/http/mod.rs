@@ -5,6 +5,7 @@ pub mod body;
 pub mod cache;
 pub mod error;
 pub mod etag;
+pub mod json;
 pub mod query;
 pub mod request_id;
 pub mod response;

@@ -11,7 +11,7 @@ use casting_core::{
 use super::resource::{List, Resource};
 use crate::http::error::ApiError;
 use crate::http::query;
-use crate::http::response::{HttpResponse, ok};
+use crate::http::response::{HttpResponse, ok_written};
 use crate::state::{App, Rows};
 
 /// Movies, with the keys of the original service, spelling included (the
@@ -86,5 +86,10 @@ pub async fn search(
             move |agency, p| agency.search_movies(p, &search),
         )
         .await?;
-    Ok(ok(&List::new(Movies::FOUND, "total", &found, limited))?)
+    Ok(ok_written(&List::new(
+        Movies::FOUND,
+        "total",
+        &found,
+        limited,
+    )))
 }

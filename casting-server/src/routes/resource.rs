@@ -11,12 +11,12 @@ use casting_core::{
 use http::{HeaderMap, header};
 use hyper::body::Body;
 use serde::Serialize;
-use serde::ser::{SerializeMap, Serializer};
 
 use super::{id, unprocessable};
 use crate::http::error::ApiError;
 use crate::http::etag::{etag, if_match};
-use crate::http::response::{HttpResponse, created, ok};
+use crate::http::json::{self, WriteJson};
+use crate::http::response::{HttpResponse, created, ok, ok_written};
 use crate::http::{body, query};
 use crate::state::{App, Rows};
 
@@ -25,7 +25,7 @@ use crate::state::{App, Rows};
 /// handlers below are written once over it.
 pub trait Resource: 'static {
     /// The record, as read and as a write answers with it.
-    type Record: Serialize + Identified + Send + 'static;
+    type Record: WriteJson + Identified + Send + 'static;
     /// A create body, validated.
     type New;
     /// An update body, validated.
@@ -97,15 +97,19 @@ struct One<'a, R> {
     record: &'a R,
 }
 
-impl<R: Serialize> Serialize for One<'_, R> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(None)?;
-        map.serialize_entry("success", &true)?;
+impl<R: WriteJson> WriteJson for One<'_, R> {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"{\"success\":true,");
         if let Some(message) = self.message {
-            map.serialize_entry("message", message)?;
+            json::string(out, "message");
+            out.push(b':');
+            json::string(out, message);
+            out.push(b',');
         }
-        map.serialize_entry(self.key, self.record)?;
-        map.end()
+        json::string(out, self.key);
+        out.push(b':');
+        self.record.write_json(out);
+        out.push(b'}');
     }
 }
 
@@ -138,16 +142,26 @@ impl<'a, R> List<'a, R> {
     }
 }
 
-impl<R: Serialize> Serialize for List<'_, R> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(None)?;
-        map.serialize_entry("success", &true)?;
-        map.serialize_entry(self.key, self.records)?;
-        map.serialize_entry(self.total_key, &self.total)?;
-        if let Some(next) = self.next {
-            map.serialize_entry("next", &next)?;
+impl<R: WriteJson> WriteJson for List<'_, R> {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"{\"success\":true,");
+        json::string(out, self.key);
+        out.extend_from_slice(b":[");
+        for (i, record) in self.records.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            record.write_json(out);
         }
-        map.end()
+        out.extend_from_slice(b"],");
+        json::string(out, self.total_key);
+        out.push(b':');
+        json::number(out, self.total);
+        if let Some(next) = self.next {
+            out.extend_from_slice(b",\"next\":");
+            json::optional(out, next);
+        }
+        out.push(b'}');
     }
 }
 
@@ -174,12 +188,12 @@ pub async fn list<R: Resource>(
         .await?;
     // A list's total is its table's size.
     app.saw_table_size(R::KIND, found.total);
-    Ok(ok(&List::new(
+    Ok(ok_written(&List::new(
         R::LIST,
         R::TOTAL,
         &found,
         request.limit.is_some(),
-    ))?)
+    )))
 }
 
 /// `GET /things/{id}`
@@ -194,11 +208,11 @@ pub async fn get<R: Resource>(
             R::get(agency, p, id)
         })
         .await?;
-    let mut response = ok(&One {
+    let mut response = ok_written(&One {
         message: None,
         key: R::ONE,
         record: &found.record,
-    })?;
+    });
     response
         .headers_mut()
         .insert(header::ETAG, etag(id, found.version));
@@ -251,11 +265,11 @@ where
     let (record, version) = app
         .write(principal, R::update(id, patch), condition, R::written)
         .await?;
-    let mut response = ok(&One {
+    let mut response = ok_written(&One {
         message: Some("update successfull"),
         key: R::CHANGED,
         record: &record,
-    })?;
+    });
     response
         .headers_mut()
         .insert(header::ETAG, etag(id, version));
@@ -295,5 +309,86 @@ impl Identified for casting_core::Movie {
 impl Identified for casting_core::Actor {
     fn id(&self) -> u64 {
         self.id
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use casting_core::{Actor, Movie};
+
+    use super::*;
+
+    fn written(body: &impl WriteJson) -> String {
+        let mut out = Vec::new();
+        body.write_json(&mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    fn movie(id: u64) -> Movie {
+        Movie {
+            id,
+            title: format!("Movie \"{id}\""),
+            release_date: "2010-10-13".parse().unwrap(),
+            actors: vec![2, 3],
+        }
+    }
+
+    #[test]
+    fn a_list_keeps_the_original_keys_in_order_and_adds_next_only_when_limited() {
+        let page = Page {
+            items: vec![movie(1), movie(4)],
+            total: 7,
+            next: None,
+        };
+        let movies = r#"[{"id":1,"title":"Movie \"1\"","release_date":"Wed, 13 Oct 2010 00:00:00 GMT","actors":[2,3]},{"id":4,"title":"Movie \"4\"","release_date":"Wed, 13 Oct 2010 00:00:00 GMT","actors":[2,3]}]"#;
+        assert_eq!(
+            written(&List::new("movies", "Total number of movies", &page, false)),
+            format!(r#"{{"success":true,"movies":{movies},"Total number of movies":7}}"#)
+        );
+        assert_eq!(
+            written(&List::new("movies", "total", &page, true)),
+            format!(r#"{{"success":true,"movies":{movies},"total":7,"next":null}}"#)
+        );
+        let empty = Page::<Movie> {
+            items: Vec::new(),
+            total: 7,
+            next: Some(4),
+        };
+        assert_eq!(
+            written(&List::new(
+                "All Actors",
+                "Total number of actors",
+                &empty,
+                true
+            )),
+            r#"{"success":true,"All Actors":[],"Total number of actors":7,"next":4}"#
+        );
+    }
+
+    #[test]
+    fn one_record_comes_with_its_message_when_it_has_one() {
+        let actor = Actor {
+            id: 3,
+            name: "A\nB".into(),
+            age: 44,
+            gender: "Male".into(),
+            movie_id: None,
+        };
+        assert_eq!(
+            written(&One {
+                message: Some("actor added successfully"),
+                key: "actor added",
+                record: &actor,
+            }),
+            r#"{"success":true,"message":"actor added successfully","actor added":{"id":3,"name":"A\nB","age":44,"gender":"Male","movie_id":null}}"#
+        );
+        assert_eq!(
+            written(&One {
+                message: None,
+                key: "movie",
+                record: &movie(2),
+            }),
+            r#"{"success":true,"movie":{"id":2,"title":"Movie \"2\"","release_date":"Wed, 13 Oct 2010 00:00:00 GMT","actors":[2,3]}}"#
+        );
     }
 }

@@ -158,25 +158,42 @@ mod tests {
         workers.wait_idle(Instant::now() + LONG);
     }
 
+    /// Runs a task that holds its worker until `release` is set; returns
+    /// once the task runs, with a flag the task sets as it ends.
+    fn hold_a_worker(
+        runtime: &tokio::runtime::Runtime,
+        release: &Arc<AtomicBool>,
+    ) -> Arc<AtomicBool> {
+        let (held, ended) = (Arc::clone(release), Arc::new(AtomicBool::new(false)));
+        let end = Arc::clone(&ended);
+        let (started, start) = std::sync::mpsc::channel();
+        runtime.spawn(async move {
+            started.send(()).unwrap();
+            while !held.load(Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            end.store(true, Ordering::SeqCst);
+        });
+        start.recv().unwrap();
+        ended
+    }
+
     #[test]
     fn a_wait_ends_when_the_last_busy_worker_parks() {
         let workers = Workers::new();
         let runtime = workers.two_worker_runtime();
-        let done = Arc::new(AtomicBool::new(false));
-        let (started, start) = std::sync::mpsc::channel();
-        let flag = Arc::clone(&done);
-        runtime.spawn(async move {
-            started.send(()).unwrap();
-            // Blocks its worker, as a long poll would.
-            std::thread::sleep(Duration::from_millis(200));
-            flag.store(true, Ordering::SeqCst);
-        });
-        start.recv().unwrap();
+        let release = Arc::new(AtomicBool::new(false));
+        let ended = hold_a_worker(&runtime, &release);
         assert!(workers.busy());
+        let later = Arc::clone(&release);
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(200));
+            later.store(true, Ordering::SeqCst);
+        });
         let waited = Instant::now();
         workers.wait_idle(waited + LONG);
         assert!(
-            done.load(Ordering::SeqCst),
+            ended.load(Ordering::SeqCst),
             "the wait ended before the task did"
         );
         assert!(waited.elapsed() < LONG, "the wait ran to its deadline");
@@ -187,19 +204,12 @@ mod tests {
         let workers = Workers::new();
         let runtime = workers.two_worker_runtime();
         let release = Arc::new(AtomicBool::new(false));
-        let (started, start) = std::sync::mpsc::channel();
-        let held = Arc::clone(&release);
-        runtime.spawn(async move {
-            started.send(()).unwrap();
-            while !held.load(Ordering::SeqCst) {
-                std::thread::sleep(Duration::from_millis(1));
-            }
-        });
-        start.recv().unwrap();
+        let ended = hold_a_worker(&runtime, &release);
         let deadline = Instant::now() + Duration::from_millis(50);
         workers.wait_idle(deadline);
         assert!(Instant::now() >= deadline);
         assert!(workers.busy(), "the worker was still running its task");
+        assert!(!ended.load(Ordering::SeqCst));
         release.store(true, Ordering::SeqCst);
     }
 }

@@ -104,18 +104,20 @@ pub fn string(out: &mut Vec<u8>, text: &str) {
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
+/// The JSON text of `body`, for tests.
+#[cfg(test)]
+pub(crate) fn written(body: &impl WriteJson) -> String {
+    let mut out = Vec::new();
+    body.write_json(&mut out);
+    String::from_utf8(out).expect("JSON text is UTF-8")
+}
+
 #[cfg(test)]
 mod tests {
     use casting_core::ReleaseDate;
     use proptest::prelude::*;
 
     use super::*;
-
-    fn written(body: &impl WriteJson) -> String {
-        let mut out = Vec::new();
-        body.write_json(&mut out);
-        String::from_utf8(out).unwrap()
-    }
 
     fn date() -> impl Strategy<Value = ReleaseDate> {
         // Years 0001-9999 with every day of the month a month can have.

@@ -317,12 +317,7 @@ mod tests {
     use casting_core::{Actor, Movie};
 
     use super::*;
-
-    fn written(body: &impl WriteJson) -> String {
-        let mut out = Vec::new();
-        body.write_json(&mut out);
-        String::from_utf8(out).unwrap()
-    }
+    use crate::http::json::written;
 
     fn movie(id: u64) -> Movie {
         Movie {

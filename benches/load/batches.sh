@@ -1,7 +1,8 @@
 #!/bin/bash
 # How a server build batches its writes under a mix of reads and writes:
 # the load benchmark's mixed scenario, with the store's own counts read from
-# /metrics before and after, and the server-side durations by route.
+# /metrics before and after, and the server-side durations by route and of
+# the commits themselves.
 #
 #   benches/load/batches.sh SERVER [SERVER ARGS...]
 #   benches/load/batches.sh target/release/casting-server
@@ -15,7 +16,11 @@
 # req/s, p50, p99 and the server's CPU per request; the commits, writes,
 # mean batch size and response-cache misses of the measured part; and the
 # cumulative count of requests per duration bucket, by route, as the
-# server measured them (warm-up included). Other load on the machine moves
+# server measured them, and of commits per duration bucket (the writer's
+# own time in the store, without the wait for more writes; warm-up
+# included in both). A write's duration less its commit's is what it spent
+# queued behind the commit before, waiting for its batch-mates, and being
+# answered. Other load on the machine moves
 # every figure: compare builds in interleaved runs.
 set -euo pipefail
 server=$(realpath "$1")
@@ -96,7 +101,11 @@ awk -v req="$requests" -v cpu="$((cpu_after - cpu_before))" -v ticks="$ticks" \
         printf "commits %d  writes %d  batch %.1f  cache misses %d\n", commits, writes, writes / commits, misses
     }' "$dir/wrk"
 echo "server-side durations, requests at or under each bound (cumulative):"
-grep -E '^casting_http_request_duration_seconds_bucket\{le="[^"]*",route="/(movies|actors)"\}' "$dir/after" |
-    sed -E 's/^[^{]*\{le="([^"]*)",route="([^"]*)"\} (.*)$/\2 \1 \3/' |
+{
+    grep -E '^casting_http_request_duration_seconds_bucket\{le="[^"]*",route="/(movies|actors)"\}' "$dir/after" |
+        sed -E 's/^[^{]*\{le="([^"]*)",route="([^"]*)"\} (.*)$/\2 \1 \3/'
+    grep -E '^casting_store_commit_duration_seconds_bucket\{le="[^"]*"\}' "$dir/after" |
+        sed -E 's/^[^{]*\{le="([^"]*)"\} (.*)$/commit \1 \2/'
+} |
     awk '$2 == "+Inf" || $2 + 0 <= 0.0256 {line[$1] = line[$1] "  <=" $2 ":" $3}
         END {for (r in line) print r line[r]}'
